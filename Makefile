@@ -1,0 +1,55 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README.md).
+# Everything else here is what they are made of.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DJANGO_SETTINGS_MODULE := signposting.settings
+
+.PHONY: run test setup assets lint checks pytest serve demo clean
+
+## run: set up, migrate, seed the demo once, serve on http://127.0.0.1:8000 with gunicorn
+run: export SIGNPOSTING_DEMO ?= true
+run: setup assets
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/gunicorn signposting.wsgi --bind 127.0.0.1:8000 --workers $${WEB_CONCURRENCY:-2} \
+		--access-logfile - --forwarded-allow-ips=""
+
+## test: set up, then lint, migration and deploy checks and the whole suite against DATABASE_URL
+test: setup assets lint checks pytest
+
+setup: $(BIN)/.installed node_modules/.installed
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	mkdir -p var
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: build/static/css/app.css
+
+build/static/css/app.css: frontend/app.scss node_modules/.installed
+	npm run --silent build
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+checks:
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=false SIGNPOSTING_DEMO=false SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+		ALLOWED_HOSTS=signposting.example SECURE_SSL_REDIRECT=true \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+pytest:
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules build var/staticfiles

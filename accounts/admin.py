@@ -1,0 +1,25 @@
+"""Django admin for platform operators: organisations and users."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.models import Organisation, User
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "ons_code", "local_authority"]
+    list_filter = ["kind"]
+    search_fields = ["name", "ons_code"]
+    raw_id_fields = ["local_authority"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "get_full_name", "role", "organisation", "is_active"]
+    list_filter = ["role", "is_active", "is_superuser"]
+    raw_id_fields = ["organisation"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Service role", {"fields": ("role", "organisation", "job_title")}),
+    )

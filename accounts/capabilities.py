@@ -1,0 +1,36 @@
+"""What each role may do: the one table that maps roles to capabilities."""
+
+from enum import StrEnum
+
+from accounts.models import Role, User
+
+
+class Capability(StrEnum):
+    SEARCH_CHILDREN = "search_children"
+    MANAGE_RECORDS = "manage_records"
+    MANAGE_USERS = "manage_users"
+    REVIEW_AUDIT = "review_audit"
+
+
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.PRACTITIONER: frozenset({Capability.SEARCH_CHILDREN}),
+    Role.DATA_MANAGER: frozenset({Capability.SEARCH_CHILDREN, Capability.MANAGE_RECORDS}),
+    Role.LA_ADMIN: frozenset({Capability.MANAGE_USERS}),
+    Role.AUDITOR: frozenset({Capability.REVIEW_AUDIT}),
+}
+
+
+def capabilities_of(user: User) -> frozenset[Capability]:
+    """The capabilities a signed-in, active user holds through their role.
+
+    A platform operator (superuser) runs the service through Django's admin
+    and holds none of these: operating the service is not a reason to look
+    at children's records.
+    """
+    if not (user.is_authenticated and user.is_active) or not user.role:
+        return frozenset()
+    return ROLE_CAPABILITIES.get(Role(user.role), frozenset())
+
+
+def has_capability(user: User, capability: Capability) -> bool:
+    return capability in capabilities_of(user)

@@ -1,0 +1,30 @@
+"""The one way a view declares what it needs: @requires(Capability.X)."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from accounts.capabilities import Capability, has_capability
+
+View = Callable[..., HttpResponse]
+
+
+def requires(capability: Capability) -> Callable[[View], View]:
+    """Anonymous users are sent to sign in; signed-in users without the capability get 403."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_capability(request.user, capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.required_capability = capability
+        return wrapped
+
+    return decorator

@@ -1,0 +1,73 @@
+"""Creates a user for an operator bootstrapping an area."""
+
+import getpass
+import os
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Organisation, Role
+from accounts.services import user_create
+
+PASSWORD_VARIABLE = "SIGNPOSTING_NEW_PASSWORD"  # noqa: S105 (a variable name)
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a user whose username is their e-mail address. The password comes from "
+        f"${PASSWORD_VARIABLE}, or is asked for."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("email")
+        parser.add_argument("--role", required=True, choices=[role.value for role in Role])
+        parser.add_argument(
+            "--organisation",
+            required=True,
+            help="ONS code of a local authority (e.g. E09000033)",
+        )
+        parser.add_argument("--given-name", default="")
+        parser.add_argument("--family-name", default="")
+        parser.add_argument(
+            "--vetted-today",
+            action="store_true",
+            help="Record vetting (DBS check, training, user agreement) as of today.",
+        )
+
+    def handle(self, *args, **options) -> None:
+        try:
+            organisation = Organisation.objects.get(ons_code=options["organisation"].upper())
+        except Organisation.DoesNotExist:
+            raise CommandError(
+                f"No organisation with ONS code {options['organisation']!r}. "
+                "Run load_local_authorities first."
+            ) from None
+        password = os.environ.get(PASSWORD_VARIABLE) or self._ask_password()
+        try:
+            user = user_create(
+                email=options["email"],
+                role=Role(options["role"]),
+                organisation=organisation,
+                password=password,
+                given_name=options["given_name"],
+                family_name=options["family_name"],
+            )
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {user.username} ({user.get_role_display()}, {organisation})."
+            )
+        )
+        if options["vetted_today"]:
+            self.stdout.write(
+                "Vetting records arrive with the vetted-access work; nothing recorded yet."
+            )
+
+    def _ask_password(self) -> str:
+        if not os.isatty(0):
+            raise CommandError(f"Set {PASSWORD_VARIABLE} or run this command in a terminal.")
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password (again): "):
+            raise CommandError("The passwords do not match.")
+        return first

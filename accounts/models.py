@@ -1,0 +1,106 @@
+"""Organisations (local authorities and their partner agencies) and the users who belong to them."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+ONS_CODE = RegexValidator(
+    r"^E(06|08|09|10)\d{6}$",
+    "Enter an ONS code for an English local authority, like E09000033",
+)
+
+
+class Role(models.TextChoices):
+    PRACTITIONER = "practitioner", "Practitioner"
+    DATA_MANAGER = "data_manager", "Data manager"
+    LA_ADMIN = "la_admin", "Local authority admin"
+    AUDITOR = "auditor", "Auditor"
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        LOCAL_AUTHORITY = "local_authority", "Local authority"
+        PARTNER_AGENCY = "partner_agency", "Partner agency"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ons_code = models.CharField(
+        "ONS code", max_length=9, unique=True, null=True, blank=True, validators=[ONS_CODE]
+    )
+    local_authority = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="partner_agencies",
+        limit_choices_to={"kind": Kind.LOCAL_AUTHORITY},
+        help_text="The local authority area a partner agency works in",
+    )
+    safeguarding_contact = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Who practitioners should contact about a restricted or sensitive record",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="organisation_kind_shape",
+                condition=(
+                    Q(
+                        kind="local_authority",
+                        ons_code__isnull=False,
+                        local_authority__isnull=True,
+                    )
+                    | Q(kind="partner_agency", ons_code__isnull=True, local_authority__isnull=False)
+                ),
+                violation_error_message=(
+                    "A local authority has an ONS code; a partner agency belongs to a local "
+                    "authority instead"
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["local_authority", "name"],
+                name="partner_agency_name_unique_in_area",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_local_authority(self) -> bool:
+        return self.kind == self.Kind.LOCAL_AUTHORITY
+
+    @property
+    def area_id(self) -> int | None:
+        """The id of the local authority whose area this organisation works in."""
+        return self.pk if self.is_local_authority else self.local_authority_id
+
+
+class User(AbstractUser):
+    """A person who signs in. The username is their work e-mail address."""
+
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    job_title = models.CharField(max_length=150, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            # Everyone but a platform operator (superuser) has a role and an organisation.
+            models.CheckConstraint(
+                name="user_has_role_and_organisation",
+                condition=Q(is_superuser=True) | (Q(organisation__isnull=False) & ~Q(role="")),
+                violation_error_message="Choose a role and an organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username

@@ -1,0 +1,31 @@
+"""Sign-in, sign-out and the lockout page."""
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.forms import SignInForm
+
+
+class SignInView(auth_views.LoginView):
+    form_class = SignInForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["expired"] = "expired" in self.request.GET
+        context["locked"] = "locked" in self.request.GET
+        return context
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign-out is a POST (CSRF-protected); the session is deleted on the server."""
+
+    template_name = "accounts/signed_out.html"
+    next_page = None
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked username or IP: the same page whoever was tried."""
+    return render(request, "accounts/locked_out.html", status=429)

@@ -1,0 +1,78 @@
+"""Seeds a demo: synthetic areas, partner agencies and one user of every role per area.
+
+Never real data. Deterministic for a given --seed; running it again reuses what
+is there.
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from faker import Faker
+
+from accounts.models import Organisation, Role, User
+from accounts.services import local_authorities_load, partner_agency_get_or_create, user_create
+
+DEMO_PASSWORD = "demo-password-for-synthetic-data"  # noqa: S105 (published: demo only)
+
+# Three areas a child might move between: two London boroughs and a county.
+DEMO_AREAS = {
+    "E09000033": "westminster",
+    "E09000007": "camden",
+    "E10000016": "kent",
+}
+PARTNER_AGENCIES = [
+    "{area} Community Health NHS Trust",
+    "{area} Police Safeguarding Hub",
+    "{area} Primary Schools Partnership",
+]
+
+
+class Command(BaseCommand):
+    help = "Create synthetic demo areas and users (demo mode only). Prints the demo logins."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--seed", type=int, default=2010)
+        parser.add_argument(
+            "--allow-outside-demo",
+            action="store_true",
+            help="Seed even though SIGNPOSTING_DEMO is off (never on a live service).",
+        )
+
+    def handle(self, *args, **options) -> None:
+        if not (settings.DEMO or settings.DEBUG or options["allow_outside_demo"]):
+            raise CommandError(
+                "seed_demo creates users with a published password: it runs only with "
+                "SIGNPOSTING_DEMO=true (or --allow-outside-demo on a throwaway database)."
+            )
+        fake = Faker("en_GB")
+        fake.seed_instance(options["seed"])
+        local_authorities_load()
+        logins = []
+        for code, slug in DEMO_AREAS.items():
+            area = Organisation.objects.get(ons_code=code)
+            if not area.safeguarding_contact:
+                area.safeguarding_contact = (
+                    f"{area.name} children's services front door, 020 7946 0{len(slug):03d}"
+                )
+                area.save(update_fields=["safeguarding_contact"])
+            for template in PARTNER_AGENCIES:
+                partner_agency_get_or_create(
+                    name=template.format(area=area.name), local_authority=area
+                )
+            for role in Role:
+                email = f"{role.value.replace('_', '-')}@{slug}.demo.example"
+                user = User.objects.filter(username=email).first()
+                if user is None:
+                    user = user_create(
+                        email=email,
+                        role=role,
+                        organisation=area,
+                        password=DEMO_PASSWORD,
+                        given_name=fake.first_name(),
+                        family_name=fake.last_name(),
+                        job_title=role.label,
+                    )
+                logins.append((user.username, role.label, area.name))
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins (all synthetic):"))
+        for username, role_label, area_name in logins:
+            self.stdout.write(f"  {username:<40} {role_label:<24} {area_name}")
+        self.stdout.write(f"Password for every demo login: {DEMO_PASSWORD}")

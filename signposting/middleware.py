@@ -1,0 +1,85 @@
+"""Cross-cutting request handling: request ids, session lifetime, caching of signed-in pages."""
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from auditlog.middleware import AuditlogMiddleware
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+
+from signposting.client_ip import client_ip
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+SESSION_STARTED_KEY = "signposting_started_at"
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (a trusted proxy's X-Request-ID, or a new UUID) and echoes it."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        trusted = settings.TRUSTED_PROXY_COUNT > 0 and _REQUEST_ID.match(incoming)
+        request.request_id = incoming if trusted else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class SessionLifetimeMiddleware:
+    """Ends a signed-in session 12 hours after sign-in, however active it has been.
+
+    The 30-minute idle limit is the session cookie's sliding expiry
+    (SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST), enforced server-side
+    by the session store's expiry date.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            started = request.session.get(SESSION_STARTED_KEY)
+            now = time.time()
+            if started is None:
+                request.session[SESSION_STARTED_KEY] = now
+            elif now - started > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                return redirect(f"{reverse('login')}?expired=1")
+        return self.get_response(request)
+
+
+class NoStoreForSignedInMiddleware:
+    """Signed-in pages may show personal data: no browser or proxy may keep them."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated or request.path.startswith("/accounts/"):
+            add_never_cache_headers(response)
+            response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+        return response
+
+
+class TrustedProxyAuditlogMiddleware(AuditlogMiddleware):
+    """django-auditlog's middleware, with the client IP from our trusted-proxy rule."""
+
+    @staticmethod
+    def _get_remote_addr(request: HttpRequest) -> str | None:
+        return client_ip(request) or None
+
+    @staticmethod
+    def _get_remote_port(request: HttpRequest) -> None:
+        return None

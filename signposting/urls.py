@@ -1,0 +1,18 @@
+"""Top-level URLs. Every pattern must also be in tests/security/test_authorization_matrix.py."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from signposting import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.health, name="health"),
+    path("accounts/", include("accounts.urls")),
+    path("django-admin/", admin.site.urls),
+]
+
+handler400 = "signposting.views.bad_request"
+handler403 = "signposting.views.permission_denied"
+handler404 = "signposting.views.page_not_found"
+handler500 = "signposting.views.server_error"

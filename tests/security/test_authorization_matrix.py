@@ -1,0 +1,179 @@
+"""Every URL x every kind of user x method → the answer expected.
+
+Add a row here with every new URL; the suite fails while a URL pattern is
+missing from MATRIX.
+"""
+
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from accounts.models import Role
+from tests.factories import make_area, make_user
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "anonymous",
+    "practitioner",
+    "data_manager",
+    "la_admin",
+    "auditor",
+    "operator",  # platform operator: Django superuser
+    "inactive",  # a signed-in user since deactivated
+    "locked",  # a signed-in user whose username django-axes has since locked
+]
+
+OK, REDIRECT, FORBIDDEN, NOT_ALLOWED = 200, 302, 403, 405
+
+
+def every(status: int, **exceptions: int) -> dict[str, int]:
+    answers = dict.fromkeys(ROLES, status)
+    answers.update(exceptions)
+    # A locked account is signed out before any view runs.
+    answers.setdefault("locked", answers["locked"])
+    return answers
+
+
+SIGNED_OUT_ANSWER = {"anonymous": OK, "inactive": OK, "locked": REDIRECT}
+ADMIN_ONLY = every(REDIRECT, operator=OK)
+
+# (url name, path, method) -> {role: status}
+MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
+    ("home", "/", "GET"): every(OK, locked=REDIRECT),
+    ("home", "/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("health", "/healthz", "GET"): every(OK, locked=REDIRECT),
+    ("health", "/healthz", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("login", "/accounts/login/", "GET"): every(REDIRECT, **SIGNED_OUT_ANSWER),
+    ("logout", "/accounts/logout/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("logout", "/accounts/logout/", "POST"): every(OK, locked=REDIRECT),
+    # Django's admin is for platform operators only; each registered model's
+    # change list stands for that model's admin views.
+    ("admin:index", "/django-admin/", "GET"): ADMIN_ONLY,
+    ("admin:login", "/django-admin/login/", "GET"): every(OK, operator=REDIRECT, locked=REDIRECT),
+    ("admin:logout", "/django-admin/logout/", "POST"): every(REDIRECT, operator=OK),
+    ("admin:password_change", "/django-admin/password_change/", "GET"): ADMIN_ONLY,
+    ("admin:password_change_done", "/django-admin/password_change/done/", "GET"): ADMIN_ONLY,
+    ("admin:jsi18n", "/django-admin/jsi18n/", "GET"): ADMIN_ONLY,
+    ("admin:accounts_user_changelist", "/django-admin/accounts/user/", "GET"): ADMIN_ONLY,
+    (
+        "admin:accounts_organisation_changelist",
+        "/django-admin/accounts/organisation/",
+        "GET",
+    ): ADMIN_ONLY,
+    ("admin:auth_group_changelist", "/django-admin/auth/group/", "GET"): ADMIN_ONLY,
+    ("admin:axes_accessattempt_changelist", "/django-admin/axes/accessattempt/", "GET"): (
+        ADMIN_ONLY
+    ),
+    ("admin:axes_accessfailurelog_changelist", "/django-admin/axes/accessfailurelog/", "GET"): (
+        ADMIN_ONLY
+    ),
+    ("admin:axes_accesslog_changelist", "/django-admin/axes/accesslog/", "GET"): ADMIN_ONLY,
+    ("admin:auditlog_logentry_changelist", "/django-admin/auditlog/logentry/", "GET"): (ADMIN_ONLY),
+}
+
+# Admin views reached only through a model's change list (add, change,
+# delete, history, per-object pages) and the admin's own helpers, which share
+# the admin's staff check.
+ADMIN_DERIVED = (
+    "_add",
+    "_change",
+    "_delete",
+    "_history",
+    "_password_change",
+    "autocomplete",
+    "view_on_site",
+    "app_list",
+)
+
+
+def _all_url_names(resolver: URLResolver | None = None, namespace: str = "") -> set[str]:
+    resolver = resolver or get_resolver()
+    names: set[str] = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _all_url_names(pattern, inner)
+        elif isinstance(pattern, URLPattern):
+            names.add(f"{namespace}{pattern.name or f'<unnamed {pattern.pattern}>'}")
+    return names
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    covered = {name for name, _, _ in MATRIX}
+    missing = {
+        name
+        for name in _all_url_names()
+        if name not in covered
+        and not (name.startswith("admin:") and name.endswith(ADMIN_DERIVED))
+        # The admin's catch-all and object-id redirect sit behind its staff check.
+        and not name.startswith("admin:<unnamed")
+        and name not in {"admin:app_list", "admin:view_on_site", "admin:autocomplete"}
+    }
+    assert not missing, f"URL patterns missing from the authorization matrix: {sorted(missing)}"
+
+
+def test_every_registered_admin_model_is_in_the_matrix():
+    covered = {name for name, _, _ in MATRIX}
+    for model in admin.site._registry:
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"
+        assert name in covered, f"{name} missing from the authorization matrix"
+
+
+def _user_for(kind: str):
+    area = make_area()
+    if kind == "anonymous":
+        return None
+    if kind == "operator":
+        return make_user(superuser=True)
+    if kind in ("inactive", "locked"):
+        return make_user(role=Role.PRACTITIONER, organisation=area)
+    return make_user(role=Role(kind), organisation=area)
+
+
+CASES = [
+    (name, path, method, role, status)
+    for (name, path, method), answers in MATRIX.items()
+    for role, status in answers.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "method", "role", "expected"),
+    CASES,
+    ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in CASES],
+)
+def test_authorization_matrix(client, name, path, method, role, expected):
+    user = _user_for(role)
+    if user is not None:
+        client.force_login(user)
+    if role == "inactive":
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    if role == "locked":
+        AccessAttempt.objects.create(
+            username=user.username,
+            ip_address="192.0.2.1",
+            user_agent="test",
+            attempt_time=timezone.now() - timedelta(minutes=1),
+            failures_since_start=5,
+            get_data="",
+            post_data="",
+            http_accept="",
+            path_info="/accounts/login/",
+        )
+    response = client.generic(method, path)
+    assert response.status_code == expected, (
+        f"{method} {path} as {role}: expected {expected}, got {response.status_code}"
+    )
+    # Signing out of the admin while signed out just goes back to the admin.
+    if (
+        expected == REDIRECT
+        and role in ("anonymous", "inactive", "locked")
+        and (name != "admin:logout")
+    ):
+        assert "/login/" in response["Location"]
