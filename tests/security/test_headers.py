@@ -96,3 +96,8 @@ def test_request_id_from_a_trusted_proxy_is_kept(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     response = client.get("/", HTTP_X_REQUEST_ID="lb-request-id-1234")
     assert response["X-Request-ID"] == "lb-request-id-1234"
+
+
+def test_health_check_is_exempt_from_the_https_redirect(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200

@@ -1,0 +1,79 @@
+"""Playwright on Debian's Chromium against pytest-django's live server."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+    if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI"):
+        # CI installs Chromium; its absence there is a failure, not a skip.
+        raise pytest.UsageError(f"Chromium not found at {CHROMIUM}; .ci/run installs it.")
+    skip = pytest.mark.skip(
+        reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)"
+    )
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def page(page, live_server):
+    """A page that fails the test on any Content-Security-Policy violation or script error."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    # axe-core from the pinned npm package, injected outside the page's CSP.
+    page.add_init_script(path=str(AXE))
+    page.base_url = live_server.url
+    yield page
+    assert not problems, f"Browser reported problems: {problems}"
+
+
+def assert_accessible(page) -> None:
+    """Runs axe-core (WCAG 2.0-2.2 A and AA rules) on the current page; fails on any violation."""
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                            'wcag22aa', 'best-practice']}
+        })"""
+    )
+    violations = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+    ]
+    assert not violations, f"axe found violations on {page.url}:\n" + "\n".join(violations)

@@ -1,0 +1,66 @@
+"""A practitioner signs in and out in a real browser; every page passes axe."""
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from signposting.management.commands.seed_demo import DEMO_PASSWORD
+from tests.browser.conftest import assert_accessible
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo_data(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo", "--allow-outside-demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    return User.objects.get(username="practitioner@westminster.demo.example")
+
+
+def test_practitioner_signs_in_and_out(page, demo_data):
+    page.goto(page.base_url + "/")
+    assert page.title().startswith("Home")
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/accounts/login/")
+    assert_accessible(page)
+
+    page.get_by_label("Email address").fill("practitioner@westminster.demo.example")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(page.base_url + "/")
+    header = page.locator("header")
+    assert demo_data.get_full_name() in header.inner_text()
+    assert "Westminster" in header.inner_text()
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("h1:has-text('You have signed out')")
+    assert_accessible(page)
+    assert "Sign out" not in page.locator("header").inner_text()
+
+
+def test_sign_in_errors_show_an_accessible_error_summary(page, demo_data):
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_role("button", name="Sign in").click()
+    summary = page.locator(".govuk-error-summary")
+    summary.wait_for()
+    assert "Enter your email address" in summary.inner_text()
+    assert page.title().startswith("Error: ")
+    assert_accessible(page)
+
+    page.get_by_label("Email address").fill("practitioner@westminster.demo.example")
+    page.get_by_label("Password").fill("not-the-right-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert (
+        "Enter a correct email address and password"
+        in page.locator(".govuk-error-summary").inner_text()
+    )
+    assert_accessible(page)
+
+
+def test_error_pages_pass_axe(page, demo_data):
+    page.goto(page.base_url + "/no-such-page/")
+    assert page.locator("h1").inner_text() == "Page not found"
+    assert_accessible(page)
