@@ -43,7 +43,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 checks:
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	SECRET_KEY=makemigrations-check-only $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false SIGNPOSTING_DEMO=false SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 		ALLOWED_HOSTS=signposting.example SECURE_SSL_REDIRECT=true \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
