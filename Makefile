@@ -48,8 +48,9 @@ checks:
 		ALLOWED_HOSTS=signposting.example SECURE_SSL_REDIRECT=true \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
+PYTEST_WORKERS ?= 2
 pytest:
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules build var/staticfiles

@@ -255,3 +255,4 @@ LOGGING = {
 
 SERVICE_NAME = "Find who's working with a child"
 CSRF_FAILURE_VIEW = "signposting.views.csrf_failure"
+AUDITLOG_LOGENTRY_MODEL = "audit.ChangeRecord"

@@ -64,3 +64,24 @@ def test_error_pages_pass_axe(page, demo_data):
     page.goto(page.base_url + "/no-such-page/")
     assert page.locator("h1").inner_text() == "Page not found"
     assert_accessible(page)
+
+
+def test_auditor_sees_the_sign_in_in_the_audit_trail(page, demo_data):
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Email address").fill("auditor@westminster.demo.example")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(page.base_url + "/")
+    page.get_by_role("link", name="Audit trail", exact=True).click()
+    page.wait_for_selector("h1:has-text('Audit trail')")
+    assert_accessible(page)
+    first_row = page.locator("tbody tr").first.inner_text()
+    assert "Sign in" in first_row and "auditor@westminster.demo.example" in first_row
+
+    page.get_by_label("Action").select_option("sign_in")
+    page.get_by_label("From").fill("not a date")
+    page.get_by_role("button", name="Apply filters").click()
+    assert (
+        "Enter the start date as a real date" in page.locator(".govuk-error-summary").inner_text()
+    )
+    assert_accessible(page)

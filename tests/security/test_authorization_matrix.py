@@ -41,6 +41,15 @@ def every(status: int, **exceptions: int) -> dict[str, int]:
 
 SIGNED_OUT_ANSWER = {"anonymous": OK, "inactive": OK, "locked": REDIRECT}
 ADMIN_ONLY = every(REDIRECT, operator=OK)
+# Views behind @requires(capability): sign in first; others signed in get 403.
+SIGNED_IN_FORBIDDEN = {
+    "practitioner": FORBIDDEN,
+    "data_manager": FORBIDDEN,
+    "la_admin": FORBIDDEN,
+    "auditor": FORBIDDEN,
+    "operator": FORBIDDEN,
+}
+AUDITORS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "auditor": OK})
 
 # (url name, path, method) -> {role: status}
 MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
@@ -73,7 +82,13 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
         ADMIN_ONLY
     ),
     ("admin:axes_accesslog_changelist", "/django-admin/axes/accesslog/", "GET"): ADMIN_ONLY,
-    ("admin:auditlog_logentry_changelist", "/django-admin/auditlog/logentry/", "GET"): (ADMIN_ONLY),
+    ("admin:audit_auditevent_changelist", "/django-admin/audit/auditevent/", "GET"): ADMIN_ONLY,
+    ("admin:audit_changerecord_changelist", "/django-admin/audit/changerecord/", "GET"): (
+        ADMIN_ONLY
+    ),
+    # The auditor workspace: auditors only.
+    ("audit:events", "/audit/", "GET"): AUDITORS_ONLY,
+    ("audit:events", "/audit/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
 }
 
 # Admin views reached only through a model's change list (add, change,

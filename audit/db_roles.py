@@ -1,0 +1,32 @@
+"""Production database roles: the owner runs migrations; the app role only adds audit rows."""
+
+from django.apps import apps
+
+AUDIT_APP = "audit"
+
+
+def audit_tables() -> list[str]:
+    return sorted(model._meta.db_table for model in apps.get_app_config(AUDIT_APP).get_models())
+
+
+def grants_sql(*, app_role: str, owner_role: str) -> list[str]:
+    """SQL (PostgreSQL) that an administrator runs, as the owner, after each migration.
+
+    The app role may read and write ordinary tables, but on the audit tables
+    only SELECT and INSERT: no UPDATE, DELETE or TRUNCATE, whatever the
+    triggers say.
+    """
+    audit = ", ".join(audit_tables())
+    return [
+        f"GRANT USAGE ON SCHEMA public TO {app_role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app_role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {audit} FROM {app_role}",
+        f"GRANT SELECT, INSERT ON {audit} TO {app_role}",
+        # Tables the owner creates in later migrations: ordinary privileges by
+        # default; running this again after a migration re-applies the audit rule.
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner_role} IN SCHEMA public "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app_role}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner_role} IN SCHEMA public "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {app_role}",
+    ]

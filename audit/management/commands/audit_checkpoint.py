@@ -1,0 +1,26 @@
+"""Prints the audit chain's head as JSON, for keeping off the host."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from audit.verify import chain_head
+
+
+class Command(BaseCommand):
+    help = "Print the head of the audit chain (sequence, hash, time) as JSON."
+
+    def handle(self, *args, **options) -> None:
+        head = chain_head()
+        if head is None:
+            raise CommandError("The audit trail is empty: nothing to checkpoint yet.")
+        self.stdout.write(
+            json.dumps(
+                {
+                    "sequence": head.sequence,
+                    "hash": head.hash,
+                    "taken_at": timezone.now().isoformat(),
+                }
+            )
+        )

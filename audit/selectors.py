@@ -1,0 +1,79 @@
+"""Reads of the audit trail."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    username: str = ""
+    organisation: str = ""
+    action: str = ""
+    child_public_id: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def as_criteria(self) -> dict[str, str]:
+        """What was asked, as text, for the audit_search event."""
+        return {key: str(value) for key, value in self.__dict__.items() if value not in ("", None)}
+
+
+def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
+    """Events newest first, narrowed by each criterion given."""
+    events = AuditEvent.objects.all()
+    if criteria.username:
+        events = events.filter(actor_username__iexact=criteria.username)
+    if criteria.organisation:
+        events = events.filter(actor_organisation_code__iexact=criteria.organisation)
+    if criteria.action:
+        events = events.filter(action=criteria.action)
+    if criteria.child_public_id:
+        events = events.filter(child_links__child_public_id=criteria.child_public_id)
+    if criteria.date_from:
+        events = events.filter(occurred_at__gte=_start_of(criteria.date_from))
+    if criteria.date_to:
+        events = events.filter(occurred_at__lt=_start_of(criteria.date_to + timedelta(days=1)))
+    return events.order_by("-sequence")
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[AuditEvent]
+    newer_than: int | None  # pass as `after` for the page of newer events
+    older_than: int | None  # pass as `before` for the page of older events
+
+
+def event_page(
+    *, criteria: EventFilter, before: int | None, after: int | None, size: int
+) -> EventPage:
+    """One page of matching events by sequence (keyset paging: fast at any depth)."""
+    events = events_matching(criteria=criteria)
+    if after is not None:
+        rows = list(events.filter(sequence__gt=after).order_by("sequence")[: size + 1])
+        has_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_older = events.filter(sequence__lte=after).exists()
+    else:
+        if before is not None:
+            events = events.filter(sequence__lt=before)
+        rows = list(events[: size + 1])
+        has_older = len(rows) > size
+        rows = rows[:size]
+        has_newer = (
+            before is not None
+            and events_matching(criteria=criteria).filter(sequence__gte=before).exists()
+        )
+    return EventPage(
+        events=rows,
+        newer_than=rows[0].sequence if rows and has_newer else None,
+        older_than=rows[-1].sequence if rows and has_older else None,
+    )

@@ -1,0 +1,132 @@
+"""The one writer of the audit trail: audit.services.record.
+
+Every event is appended to a hash chain inside the caller's transaction, so it
+commits together with what it records, or not at all.
+"""
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit import chain
+from audit.models import GENESIS_HASH, Action, AuditEvent, AuditEventChild
+from signposting.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key that serialises appends to the chain ("audit" in hex).
+CHAIN_LOCK_KEY = 0x6175646974
+
+MAX_TEXT = 2_000
+MAX_VALUE = 500
+
+
+class AuditWriteError(Exception):
+    """The audit trail could not be written: whatever it was to record must not happen."""
+
+
+def record(
+    *,
+    request: HttpRequest | None,
+    action: Action,
+    children: Iterable[Any] = (),
+    criteria: Mapping[str, Any] | None = None,
+    reason_code: str = "",
+    reason_text: str = "",
+    outcome: str = "allowed",
+    result_count: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+    actor: Any = None,
+) -> AuditEvent:
+    """Appends one event to the audit trail, inside the caller's transaction.
+
+    `children` are Child objects or public ids. `actor` defaults to the
+    request's signed-in user; pass it for events about a user who is not (or
+    not yet) the request's user, such as a failed sign-in. Values in
+    `criteria` and `detail` must be JSON text, numbers, booleans or None.
+    Raises AuditWriteError if the event cannot be written; the caller's
+    transaction is then unusable and must be abandoned.
+    """
+    user = actor if actor is not None else getattr(request, "user", None)
+    signed_in = bool(user is not None and getattr(user, "is_authenticated", False))
+    organisation = getattr(user, "organisation", None) if signed_in else None
+    public_ids = sorted({getattr(child, "public_id", child) for child in children})
+    fields: dict[str, Any] = {
+        "occurred_at": timezone.now(),
+        "action": Action(action).value,
+        "actor_id": user.pk if signed_in else None,
+        "actor_username": user.get_username() if signed_in else "",
+        "actor_name": user.get_full_name() if signed_in else "",
+        "actor_role": (user.role or ("operator" if user.is_superuser else "")) if signed_in else "",
+        "actor_organisation": organisation.name if organisation else "",
+        "actor_organisation_code": _organisation_code(organisation),
+        "children": [_clean(str(public_id), 16) for public_id in public_ids],
+        "criteria": _clean(dict(criteria or {}), MAX_VALUE),
+        "reason_code": _clean(reason_code, 40),
+        "reason_text": _clean(reason_text, MAX_TEXT),
+        "outcome": _clean(outcome, 20),
+        "result_count": result_count,
+        "detail": _clean(dict(detail or {}), MAX_VALUE),
+        "client_ip": (client_ip(request) or None) if request is not None else None,
+        "request_id": _clean(getattr(request, "request_id", ""), 64),
+    }
+    content = chain.body(fields)  # serialised before taking the lock
+    try:
+        with transaction.atomic(savepoint=False):
+            event = _append(fields, content)
+    except Exception as error:
+        # Log the failure, never the event's content (it may name a child).
+        logger.error("Audit write failed for action %s: %s", fields["action"], type(error).__name__)
+        raise AuditWriteError(f"could not write {fields['action']} event") from error
+    if request is not None:
+        # Lets audit.lookup.audited_lookup check that a lookup view recorded itself.
+        request.audit_events_recorded = getattr(request, "audit_events_recorded", 0) + 1
+    return event
+
+
+def _append(fields: dict[str, Any], content: bytes) -> AuditEvent:
+    if connection.vendor == "postgresql":
+        # Held until the transaction ends, so concurrent writers queue here and
+        # the chain never forks. (SQLite takes its write lock at BEGIN IMMEDIATE.)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    event = AuditEvent(
+        sequence=sequence,
+        prev_hash=prev_hash,
+        hash=chain.link(prev_hash=prev_hash, sequence=sequence, content=content),
+        **fields,
+    )
+    event.save(force_insert=True)
+    if fields["children"]:
+        AuditEventChild.objects.bulk_create(
+            AuditEventChild(event=event, child_public_id=public_id, occurred_at=event.occurred_at)
+            for public_id in fields["children"]
+        )
+    return event
+
+
+def _organisation_code(organisation: Any) -> str:
+    if organisation is None:
+        return ""
+    if organisation.ons_code:
+        return organisation.ons_code
+    return f"partner:{organisation.pk}"
+
+
+def _clean(value: Any, limit: int) -> Any:
+    """Text safe for both databases (no NUL) and of bounded size, recursively."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")[:limit]
+    if isinstance(value, Mapping):
+        return {_clean(str(k), 100): _clean(v, limit) for k, v in list(value.items())[:50]}
+    if isinstance(value, list | tuple):
+        return [_clean(v, limit) for v in list(value)[:100]]
+    if value is None or isinstance(value, bool | int):
+        return value
+    return _clean(str(value), limit)

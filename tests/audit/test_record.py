@@ -1,0 +1,146 @@
+"""audit.services.record: what an event holds, and that it commits with the caller or not at all."""
+
+import pytest
+from django.db import transaction
+from django.test import RequestFactory
+
+from accounts.models import Role
+from audit import chain
+from audit.models import GENESIS_HASH, Action
+from audit.services import record
+from tests.audit.helpers import events, head_sequence
+from tests.factories import make_area, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in_request(user, **extra):
+    request = RequestFactory().get("/", **extra)
+    request.user = user
+    request.request_id = "req-0123456789"
+    return request
+
+
+def test_event_keeps_the_actor_as_values_at_the_time():
+    area = make_area(code="E09000033", name="Westminster")
+    user = make_user(role=Role.PRACTITIONER, organisation=area, email="sam@example.org")
+    event = record(
+        request=signed_in_request(user, REMOTE_ADDR="192.0.2.10"),
+        action=Action.SEARCH,
+        children=["7KQ-4M2-PX9", "AAA-BBB-CC1"],
+        criteria={"family_name": "Smith", "date_of_birth": "2015-03-02"},
+        result_count=2,
+    )
+    assert event.actor_id == user.pk
+    assert event.actor_username == "sam@example.org"
+    assert event.actor_role == "practitioner"
+    assert event.actor_organisation == "Westminster"
+    assert event.actor_organisation_code == "E09000033"
+    assert event.children == ["7KQ-4M2-PX9", "AAA-BBB-CC1"]
+    assert event.criteria == {"family_name": "Smith", "date_of_birth": "2015-03-02"}
+    assert event.result_count == 2
+    assert event.client_ip == "192.0.2.10"
+    assert event.request_id == "req-0123456789"
+    assert sorted(event.child_links.values_list("child_public_id", flat=True)) == [
+        "7KQ-4M2-PX9",
+        "AAA-BBB-CC1",
+    ]
+
+
+def test_client_ip_follows_the_trusted_proxy_rule(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    request = signed_in_request(
+        make_user(), REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR="203.0.113.66"
+    )
+    assert record(request=request, action=Action.SEARCH).client_ip == "192.0.2.10"
+
+
+def test_events_chain_one_after_another():
+    start = head_sequence()
+    first = record(request=None, action=Action.SEARCH)
+    second = record(request=None, action=Action.RECORD_VIEW, children=["7KQ-4M2-PX9"])
+    assert (first.sequence, second.sequence) == (start + 1, start + 2)
+    assert second.prev_hash == first.hash
+    if start == 0:
+        assert first.prev_hash == GENESIS_HASH
+    stored = events().get(sequence=second.sequence)
+    content = chain.body({name: getattr(stored, name) for name in chain.HASHED_FIELDS})
+    assert chain.link(prev_hash=first.hash, sequence=second.sequence, content=content) == (
+        stored.hash
+    )
+
+
+def test_an_event_rolls_back_with_its_callers_transaction_leaving_no_gap():
+    start = head_sequence()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(request=None, action=Action.SEARCH)
+        raise RuntimeError("the read failed")
+    assert head_sequence() == start
+    assert record(request=None, action=Action.SEARCH).sequence == start + 1
+
+
+def test_nul_bytes_and_huge_values_are_made_safe_for_both_databases():
+    event = record(
+        request=None,
+        action=Action.SEARCH,
+        criteria={"family_name": "Sm\x00ith", "notes": "x" * 100_000, "n": 3, "flag": None},
+        reason_text="\x00" + "y" * 10_000,
+    )
+    event.refresh_from_db()
+    assert event.criteria["family_name"] == "Smith"
+    assert len(event.criteria["notes"]) == 500
+    assert event.criteria["n"] == 3
+    assert len(event.reason_text) == 2_000
+
+
+def test_anonymous_events_have_no_actor():
+    from django.contrib.auth.models import AnonymousUser
+
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    event = record(request=request, action=Action.ACCESS_DENIED, outcome="denied")
+    assert (event.actor_id, event.actor_username, event.actor_role) == (None, "", "")
+
+
+def test_a_platform_operator_is_recorded_as_operator():
+    event = record(request=signed_in_request(make_user(superuser=True)), action=Action.SEARCH)
+    assert event.actor_role == "operator"
+
+
+def test_sign_in_sign_out_and_failures_are_recorded(client):
+    user = make_user(email="sam@example.org")
+    start = head_sequence()
+    client.post("/accounts/login/", {"username": "sam@example.org", "password": "wrong-password"})
+    client.post("/accounts/login/", {"username": "nobody@example.org", "password": "hunter2-xx"})
+    client.post(
+        "/accounts/login/", {"username": "sam@example.org", "password": "a-long-test-password-42"}
+    )
+    client.post("/accounts/logout/")
+    new = list(events().filter(sequence__gt=start))
+    assert [e.action for e in new] == ["sign_in_failed", "sign_in_failed", "sign_in", "sign_out"]
+    known, unknown, signed_in, signed_out = new
+    assert known.actor_id is None
+    assert known.detail == {
+        "target_account_exists": True,
+        "target_user_id": user.pk,
+        "target_username": "sam@example.org",
+    }
+    # A string typed as a username may be a password: unknown ones are not kept.
+    assert unknown.detail == {"target_account_exists": False}
+    assert "nobody" not in str(unknown.__dict__)
+    assert signed_in.actor_id == signed_out.actor_id == user.pk
+
+
+def test_a_lockout_is_recorded(client):
+    make_user(email="sam@example.org")
+    start = head_sequence()
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "sam@example.org", "password": "wrong-pass"})
+    actions = list(events().filter(sequence__gt=start).values_list("action", flat=True))
+    assert actions.count("sign_in_failed") == 5
+    # django-axes announces the lockout while handling the fifth failure.
+    assert actions.count("lockout") == 1
+    assert "lockout" in actions[-2:]
+    lockout = events().filter(sequence__gt=start, action="lockout").get()
+    assert lockout.detail["target_username"] == "sam@example.org"
+    assert lockout.outcome == "denied"
