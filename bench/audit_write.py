@@ -307,7 +307,8 @@ def main() -> None:
     events_before, head_before = chain_state()
     print(
         f"database {connection.settings_dict['NAME']}: {events_before} audit events, "
-        f"{args.events} events per client, {os.cpu_count()} CPUs"
+        f"{args.events} events per client, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} (other work skews the figures)"
     )
     connection.close()  # the clients open their own
 
@@ -333,6 +334,7 @@ def main() -> None:
             f"{row['spread'] if args.repeat > 1 else ''}"
         )
 
+    print(f"load average after the runs: {os.getloadavg()[0]:.2f}")
     if "baseline" in modes:
         with connection.cursor() as cursor:
             cursor.execute(BASELINE_TEARDOWN)

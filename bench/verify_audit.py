@@ -244,7 +244,10 @@ def main() -> None:
     setup_django()
     from django.db import connection
 
-    print(f"database {connection.settings_dict['NAME']}")
+    print(
+        f"database {connection.settings_dict['NAME']}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} (other work skews the figures)"
+    )
     if not args.no_load:
         load(args.events, args.batch)
         with connection.cursor() as cursor:

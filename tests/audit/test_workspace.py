@@ -125,3 +125,20 @@ def test_other_roles_cannot_open_it(client):
     for role in (Role.PRACTITIONER, Role.DATA_MANAGER, Role.LA_ADMIN):
         client.force_login(make_user(role=role))
         assert client.get("/audit/").status_code == 403
+
+
+def test_django_admin_shows_audit_data_read_only(client):
+    operator = make_user(superuser=True)
+    client.force_login(operator)
+    event = record(request=as_user(operator), action="search")
+    assert client.get("/django-admin/audit/auditevent/").status_code == 200
+    assert client.get(f"/django-admin/audit/auditevent/{event.pk}/change/").status_code == 200
+    assert client.get("/django-admin/audit/auditevent/add/").status_code == 403
+    assert client.get(f"/django-admin/audit/auditevent/{event.pk}/delete/").status_code == 403
+    response = client.post(
+        f"/django-admin/audit/auditevent/{event.pk}/change/", {"reason_text": "edited"}
+    )
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.reason_text == ""
+    assert client.get("/django-admin/audit/changerecord/add/").status_code == 403
