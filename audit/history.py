@@ -9,6 +9,13 @@ from auditlog.registry import auditlog
 
 def register_models() -> None:
     from accounts.models import Organisation, User
+    from children.models import Address, Child, Involvement, Name
 
     auditlog.register(User, exclude_fields=["password", "last_login"])
     auditlog.register(Organisation)
+    # The register's history says what changed and who changed it; identifying
+    # values are masked, as the history is readable by platform operators.
+    auditlog.register(Child, mask_fields=["nhs_number"], exclude_fields=["updated_at"])
+    auditlog.register(Name, mask_fields=["given_names", "family_name"])
+    auditlog.register(Address, mask_fields=["line_1", "postcode"])
+    auditlog.register(Involvement)

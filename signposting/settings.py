@@ -256,3 +256,7 @@ LOGGING = {
 SERVICE_NAME = "Find who's working with a child"
 CSRF_FAILURE_VIEW = "signposting.views.csrf_failure"
 AUDITLOG_LOGENTRY_MODEL = "audit.ChangeRecord"
+
+# Retention: a child's record is kept this many months after their last
+# involvement ends, and never past their 18th birthday plus the same period.
+RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=12)

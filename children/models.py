@@ -1,0 +1,223 @@
+"""The register: children in services, their names, addresses and involvements.
+
+A child's record exists only because a service is, or recently was, involved
+with them: children are created with their first involvement (services.py),
+and purged when the retention period after the last involvement ends.
+No model's __str__ shows a name: it lands in change history and logs.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Organisation
+from children.identifiers import validate_nhs_number, validate_postcode, validate_public_id
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Not known"
+
+
+class Service(models.Model):
+    """A kind of service that can be involved with a child (the catalogue is a data migration)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    sensitive = models.BooleanField(
+        default=False,
+        help_text="Shown to others only as 'a sensitive service is involved'",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Child(models.Model):
+    public_id = models.CharField(
+        max_length=11, unique=True, editable=False, validators=[validate_public_id]
+    )
+    # NULL, not "", when unknown: the uniqueness constraint ignores NULLs.
+    nhs_number = models.CharField(  # noqa: DJ001
+        "NHS number", max_length=10, null=True, blank=True, validators=[validate_nhs_number]
+    )
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    shielded = models.BooleanField(default=False)
+    shielding_reason = models.TextField(blank=True)
+    shielded_by = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shielded_children",
+        limit_choices_to={"kind": Organisation.Kind.LOCAL_AUTHORITY},
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The last day the record may be kept: derived from involvements and date of
+    # birth by children.retention, stored so that purging is an indexed query.
+    retention_ends_on = models.DateField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "children"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nhs_number"],
+                condition=Q(nhs_number__isnull=False),
+                name="child_nhs_number_unique",
+            ),
+            models.CheckConstraint(
+                name="child_shielding_has_reason_and_authority",
+                condition=Q(shielded=False)
+                | (Q(shielded_by__isnull=False) & ~Q(shielding_reason="")),
+                violation_error_message=(
+                    "A shielded record needs a reason and the shielding authority"
+                ),
+            ),
+        ]
+        indexes = [models.Index(fields=["date_of_birth"], name="child_dob")]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class NameKind(models.TextChoices):
+    CURRENT = "current", "Current name"
+    PREVIOUS = "previous", "Previous name"
+    ALIAS = "alias", "Also known as"
+    PREFERRED = "preferred", "Preferred name"
+
+
+class Name(models.Model):
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="names")
+    kind = models.CharField(max_length=10, choices=NameKind.choices)
+    given_names = models.CharField(max_length=200)
+    family_name = models.CharField(max_length=200)
+    used_from = models.DateField(null=True, blank=True)
+    used_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"], condition=Q(kind="current"), name="name_one_current_per_child"
+            ),
+            models.UniqueConstraint(
+                fields=["child", "kind", "given_names", "family_name"], name="name_not_repeated"
+            ),
+            models.CheckConstraint(
+                name="name_dates_in_order",
+                condition=Q(used_until__isnull=True)
+                | Q(used_from__isnull=True)
+                | Q(used_until__gte=F("used_from")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.child_id}"
+
+
+class Address(models.Model):
+    """Where a child lived, so in which local authority's area: together, their area history."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="addresses")
+    line_1 = models.CharField(max_length=200)
+    postcode = models.CharField(max_length=8, validators=[validate_postcode])
+    local_authority = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="addresses",
+        limit_choices_to={"kind": Organisation.Kind.LOCAL_AUTHORITY},
+    )
+    moved_in_on = models.DateField()
+    moved_out_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-moved_in_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=Q(moved_out_on__isnull=True),
+                name="address_one_current_per_child",
+            ),
+            models.CheckConstraint(
+                name="address_dates_in_order",
+                condition=Q(moved_out_on__isnull=True) | Q(moved_out_on__gte=F("moved_in_on")),
+            ),
+        ]
+        indexes = [models.Index(fields=["local_authority", "moved_out_on"], name="address_area")]
+
+    def __str__(self) -> str:
+        return f"Address of {self.child_id} from {self.moved_in_on}"
+
+
+class Involvement(models.Model):
+    """A service's involvement with a child, and who to contact about it."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="involvements")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="involvements")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="involvements"
+    )
+    practitioner_name = models.CharField(max_length=200, blank=True)
+    practitioner_job_title = models.CharField(max_length=200, blank=True)
+    practitioner_phone = models.CharField(max_length=40, blank=True)
+    practitioner_email = models.EmailField(blank=True)
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    lead_professional = models.BooleanField(default=False)
+    source = models.CharField(max_length=100, blank=True)
+    source_id = models.CharField(max_length=100, blank=True)
+    # When the source system last said this involvement was as recorded.
+    confirmed_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-started_on"]
+        constraints = [
+            models.CheckConstraint(
+                name="involvement_ends_after_it_starts",
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("started_on")),
+                violation_error_message="The end date must be on or after the start date",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "source_id"],
+                condition=~Q(source=""),
+                name="involvement_source_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=Q(lead_professional=True, ended_on__isnull=True),
+                name="involvement_one_lead_professional",
+                violation_error_message="A child has one lead professional at a time",
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "ended_on"], name="involvement_org")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} involvement with {self.child_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_on is None
+
+
+class SourceRecord(models.Model):
+    """A source system's id for a child: the upsert key of imports and the feed."""
+
+    source = models.CharField(max_length=100)
+    source_ref = models.CharField(max_length=100)
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="source_records")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_ref"], name="source_ref_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.source_ref}"

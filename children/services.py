@@ -1,0 +1,203 @@
+"""Writes to the register. A child is only ever created together with its first involvement."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from accounts.models import Organisation
+from audit.models import Action
+from audit.services import record
+from children.identifiers import new_public_id, normalise_nhs_number, normalise_postcode
+from children.models import Address, Child, Involvement, Name, NameKind, Service, Sex
+from children.retention import retention_ends_on
+
+
+@dataclass(frozen=True)
+class PersonName:
+    given_names: str
+    family_name: str
+    kind: NameKind = NameKind.CURRENT
+
+
+@dataclass(frozen=True)
+class AddressDetails:
+    line_1: str
+    postcode: str
+    local_authority: Organisation
+    moved_in_on: date
+
+
+@dataclass(frozen=True)
+class InvolvementDetails:
+    service: Service
+    organisation: Organisation
+    started_on: date
+    ended_on: date | None = None
+    practitioner_name: str = ""
+    practitioner_job_title: str = ""
+    practitioner_phone: str = ""
+    practitioner_email: str = ""
+    lead_professional: bool = False
+    source: str = ""
+    source_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChildDetails:
+    date_of_birth: date
+    name: PersonName
+    address: AddressDetails
+    sex: Sex = Sex.UNKNOWN
+    nhs_number: str | None = None
+    other_names: Sequence[PersonName] = field(default_factory=tuple)
+
+
+@transaction.atomic
+def child_create(
+    *,
+    details: ChildDetails,
+    first_involvement: InvolvementDetails,
+    request: HttpRequest | None = None,
+) -> Child:
+    """Creates a child with their names, current address and first involvement, all or nothing."""
+    child = Child(
+        public_id=_unused_public_id(),
+        nhs_number=normalise_nhs_number(details.nhs_number or "") or None,
+        date_of_birth=details.date_of_birth,
+        sex=details.sex,
+        retention_ends_on=date.min,  # set below, once the involvement exists
+    )
+    child.full_clean(exclude=["retention_ends_on"])
+    child.save()
+    for name in (details.name, *details.other_names):
+        kind = NameKind.CURRENT if name is details.name else name.kind
+        _save(
+            Name(child=child, kind=kind, given_names=name.given_names, family_name=name.family_name)
+        )
+    _save(
+        Address(
+            child=child,
+            line_1=details.address.line_1,
+            postcode=normalise_postcode(details.address.postcode),
+            local_authority=details.address.local_authority,
+            moved_in_on=details.address.moved_in_on,
+        )
+    )
+    _save(_involvement(child=child, details=first_involvement))
+    child_refresh_retention(child=child)
+    record(request=request, action=Action.RECORD_CREATE, children=[child])
+    return child
+
+
+@transaction.atomic
+def involvement_add(
+    *, child: Child, details: InvolvementDetails, request: HttpRequest | None = None
+) -> Involvement:
+    involvement = _save(_involvement(child=child, details=details))
+    child_refresh_retention(child=child)
+    record(
+        request=request,
+        action=Action.RECORD_CHANGE,
+        children=[child],
+        detail={"change": "involvement_added", "involvement": involvement.pk},
+    )
+    return involvement
+
+
+@transaction.atomic
+def involvement_close(
+    *, involvement: Involvement, ended_on: date, request: HttpRequest | None = None
+) -> Involvement:
+    if ended_on < involvement.started_on:
+        raise ValidationError({"ended_on": "The end date must be on or after the start date"})
+    involvement.ended_on = ended_on
+    _save(involvement)
+    child_refresh_retention(child=involvement.child)
+    record(
+        request=request,
+        action=Action.RECORD_CHANGE,
+        children=[involvement.child],
+        detail={"change": "involvement_closed", "involvement": involvement.pk},
+    )
+    return involvement
+
+
+def child_refresh_retention(*, child: Child) -> Child:
+    """Recomputes and stores retention_ends_on from the child's involvements."""
+    periods = child.involvements.values_list("started_on", "ended_on")
+    child.retention_ends_on = retention_ends_on(
+        date_of_birth=child.date_of_birth, involvement_periods=periods
+    )
+    Child.objects.filter(pk=child.pk).update(retention_ends_on=child.retention_ends_on)
+    return child
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    public_ids: list[str]
+    dry_run: bool
+
+
+def children_purge_expired(
+    *, today: date, dry_run: bool = False, batch_size: int = 500
+) -> PurgeResult:
+    """Deletes every child whose retention has ended, with all their names, addresses and
+    involvements, writing one audit event per child (public id only) in the same transaction."""
+    due = Child.objects.filter(retention_ends_on__lt=today).order_by("pk")
+    if dry_run:
+        return PurgeResult(public_ids=list(due.values_list("public_id", flat=True)), dry_run=True)
+    purged: list[str] = []
+    while True:
+        with transaction.atomic():
+            batch = list(due.values_list("pk", "public_id", "retention_ends_on")[:batch_size])
+            if not batch:
+                break
+            Child.objects.filter(pk__in=[pk for pk, _, _ in batch]).delete()
+            for _, public_id, ended in batch:
+                record(
+                    request=None,
+                    action=Action.RECORD_PURGE,
+                    children=[public_id],
+                    detail={"retention_ended_on": ended.isoformat()},
+                )
+        purged.extend(public_id for _, public_id, _ in batch)
+    return PurgeResult(public_ids=purged, dry_run=False)
+
+
+def _involvement(*, child: Child, details: InvolvementDetails) -> Involvement:
+    return Involvement(
+        child=child,
+        service=details.service,
+        organisation=details.organisation,
+        started_on=details.started_on,
+        ended_on=details.ended_on,
+        practitioner_name=details.practitioner_name,
+        practitioner_job_title=details.practitioner_job_title,
+        practitioner_phone=details.practitioner_phone,
+        practitioner_email=details.practitioner_email,
+        lead_professional=details.lead_professional,
+        source=details.source,
+        source_id=details.source_id,
+    )
+
+
+def _save(instance):
+    """full_clean then save; a database constraint that still fires becomes a ValidationError."""
+    instance.full_clean()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as error:
+        raise ValidationError(f"{type(instance).__name__} breaks a rule of the register") from error
+    return instance
+
+
+def _unused_public_id() -> str:
+    while True:
+        candidate = new_public_id()
+        if not Child.objects.filter(public_id=candidate).exists():
+            return candidate
