@@ -14,6 +14,7 @@ from audit.services import record
 from children.identifiers import new_public_id, normalise_nhs_number, normalise_postcode
 from children.models import Address, Child, Involvement, Name, NameKind, Service, Sex
 from children.retention import retention_ends_on
+from children.selectors import children_due_for_purge
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def children_purge_expired(
 ) -> PurgeResult:
     """Deletes every child whose retention has ended, with all their names, addresses and
     involvements, writing one audit event per child (public id only) in the same transaction."""
-    due = Child.objects.filter(retention_ends_on__lt=today).order_by("pk")
+    due = children_due_for_purge(today=today).order_by("pk")
     if dry_run:
         return PurgeResult(public_ids=list(due.values_list("public_id", flat=True)), dry_run=True)
     purged: list[str] = []

@@ -54,3 +54,53 @@ def make_user(
         user.is_active = False
         user.save(update_fields=["is_active"])
     return user
+
+
+def make_child(
+    *,
+    area=None,
+    date_of_birth=None,
+    given_names: str = "Amelia",
+    family_name: str = "Okafor",
+    started_on=None,
+    ended_on=None,
+    service_code: str = "social_care",
+    organisation=None,
+    lead_professional: bool = False,
+    nhs_number: str | None = None,
+):
+    """A child created as the register creates them: with a first involvement."""
+    from datetime import date
+
+    from children.models import Service
+    from children.services import (
+        AddressDetails,
+        ChildDetails,
+        InvolvementDetails,
+        PersonName,
+        child_create,
+    )
+
+    area = area or make_area()
+    return child_create(
+        details=ChildDetails(
+            date_of_birth=date_of_birth or date(2015, 3, 2),
+            name=PersonName(given_names=given_names, family_name=family_name),
+            address=AddressDetails(
+                line_1="1 Test Street",
+                postcode="SW1A 1AA",
+                local_authority=area,
+                moved_in_on=date(2020, 1, 1),
+            ),
+            nhs_number=nhs_number,
+        ),
+        first_involvement=InvolvementDetails(
+            service=Service.objects.get(code=service_code),
+            organisation=organisation or area,
+            started_on=started_on or date(2024, 1, 1),
+            ended_on=ended_on,
+            practitioner_name="Pat Practitioner",
+            practitioner_phone="020 7946 0001",
+            lead_professional=lead_professional,
+        ),
+    )
