@@ -12,6 +12,7 @@ export DJANGO_SETTINGS_MODULE := signposting.settings
 run: export SIGNPOSTING_DEMO ?= true
 run: setup assets
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/gunicorn signposting.wsgi --bind 127.0.0.1:8000 --workers $${WEB_CONCURRENCY:-2} \

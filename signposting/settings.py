@@ -124,7 +124,10 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Rate-limit counters must be shared by every gunicorn worker: Django's database
+# cache by default (`manage.py createcachetable`), Redis when CACHE_URL says so
+# (e.g. redis://127.0.0.1:6379/1). Never per-process memory.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://signposting_cache")}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -260,3 +263,6 @@ AUDITLOG_LOGENTRY_MODEL = "audit.ChangeRecord"
 # Retention: a child's record is kept this many months after their last
 # involvement ends, and never past their 18th birthday plus the same period.
 RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=12)
+
+# Anti-harvesting: searches plus record views one user may make in an hour.
+LOOKUPS_PER_HOUR = env.int("LOOKUPS_PER_HOUR", default=60)

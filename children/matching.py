@@ -1,0 +1,137 @@
+"""The pure parts of matching a child: name normalisation, phonetic keys, date-of-birth slips
+and the score. children/search.py puts them together with the database."""
+
+import contextlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+import jellyfish
+from rapidfuzz.distance import JaroWinkler
+
+# Letters that Unicode does not decompose into a base letter and an accent.
+_FOLD = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ß": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        "\u0131": "i",
+        "þ": "th",
+        "ð": "d",
+        "ħ": "h",
+        "ŀ": "l",
+    }
+)
+_NOT_LETTER = re.compile(r"[^a-z]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents and special letters folded to a-z, everything else a space."""
+    text = unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD)
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    return " ".join(_NOT_LETTER.sub(" ", text.replace("'", "").replace("\u2019", "")).split())
+
+
+def name_key(text: str) -> str:
+    """A name with case, accents, hyphens, apostrophes and spaces taken out: "O'Brien-Zoë" ->
+    "obrienzoe". Two spellings that differ only in those have the same key."""
+    return fold(text).replace(" ", "")
+
+
+def first_given_key(given_names: str) -> str:
+    """The key of the first given name ("Eilidh Anne" -> "eilidh")."""
+    parts = fold(given_names).split()
+    return parts[0] if parts else ""
+
+
+def phonetic(key: str) -> str:
+    """NYSIIS code of a name key: most one-letter slips and sound-alike spellings share it."""
+    return jellyfish.nysiis(key)[:12] if key else ""
+
+
+def dob_variants(dob: date) -> tuple[set[date], set[date]]:
+    """(close, slipped): the date and its day/month swap; the dates one digit away."""
+    close = {dob}
+    if dob.day <= 12 and dob.day != dob.month:
+        with contextlib.suppress(ValueError):
+            close.add(dob.replace(month=dob.day, day=dob.month))
+    slipped: set[date] = set()
+    text = dob.strftime("%Y%m%d")
+    for position in range(8):
+        for digit in "0123456789":
+            if digit == text[position]:
+                continue
+            candidate = text[:position] + digit + text[position + 1 :]
+            try:
+                slipped.add(date(int(candidate[:4]), int(candidate[4:6]), int(candidate[6:])))
+            except ValueError:
+                continue
+    return close, slipped - close
+
+
+@dataclass(frozen=True)
+class Query:
+    family_key: str
+    given_key: str = ""
+    date_of_birth: date | None = None
+    outward_code: str = ""
+    sex: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    child_id: int
+    family_key: str
+    given_key: str
+    date_of_birth: date
+    sex: str
+    outward_codes: frozenset[str] = frozenset()
+
+
+def similarity(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    return JaroWinkler.similarity(a, b)
+
+
+def score(query: Query, candidate: Candidate) -> tuple[bool, float]:
+    """(exact, score in 0..1) of one candidate name against the query.
+
+    Names weigh most; the date of birth counts fully when equal, nearly when
+    day and month are swapped, less for a one-digit slip; postcode and sex
+    break ties.
+    """
+    family = similarity(query.family_key, candidate.family_key)
+    given = similarity(query.given_key, candidate.given_key) if query.given_key else None
+    parts = [(family, 0.45)]
+    if given is not None:
+        parts.append((given, 0.30))
+    dob_exact = True
+    if query.date_of_birth is not None:
+        dob = _dob_score(query.date_of_birth, candidate.date_of_birth)
+        dob_exact = dob == 1.0
+        parts.append((dob, 0.25))
+    total = sum(value * weight for value, weight in parts) / sum(w for _, w in parts)
+    if query.outward_code:
+        total += 0.02 if query.outward_code in candidate.outward_codes else -0.02
+    if query.sex and candidate.sex not in ("", "unknown"):
+        total += 0.01 if query.sex == candidate.sex else -0.03
+    exact = family == 1.0 and (given is None or given == 1.0) and dob_exact
+    return exact, max(0.0, min(1.0, total))
+
+
+def _dob_score(asked: date, recorded: date) -> float:
+    if asked == recorded:
+        return 1.0
+    close, slipped = dob_variants(asked)
+    if recorded in close:
+        return 0.9
+    if recorded in slipped:
+        return 0.75
+    return 0.0
