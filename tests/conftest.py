@@ -5,11 +5,21 @@ from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    # Rate-limit counters and the like must not leak between tests.
-    cache.clear()
+def _clear_cache(request):
+    # Rate-limit counters and the like must not leak between tests. The cache
+    # is a database table, so only tests with database access can have used it.
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+    } & set(request.fixturenames)
+    if uses_db:
+        request.getfixturevalue(
+            "db" if "transactional_db" not in request.fixturenames else "transactional_db"
+        )
+        cache.clear()
     yield
-    cache.clear()
+    if uses_db:
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -158,3 +158,12 @@ def test_data_manager_selector_uses_the_users_area():
     assert list(children_for_data_manager(user=user)) == [child]
     operator = make_user(superuser=True)
     assert not children_for_data_manager(user=operator).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_service_catalogue_survives_a_flush():
+    from django.core.management import call_command
+
+    call_command("flush", "--no-input")
+    assert Service.objects.filter(code="sexual_health", sensitive=True).exists()
+    assert Service.objects.count() == 13
