@@ -11,7 +11,7 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PUBLIC_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}$")
 
 
-def _check_character(body: str) -> str:
+def check_character(body: str) -> str:
     """Luhn mod N over the base-32 alphabet: catches every single mistyped
     character and most swaps of neighbouring characters."""
     base, factor, total = len(ALPHABET), 2, 0
@@ -25,7 +25,7 @@ def _check_character(body: str) -> str:
 def new_public_id() -> str:
     """An opaque id like 7KQ-4M2-PX9: 8 random characters (40 bits) and a check character."""
     body = "".join(secrets.choice(ALPHABET) for _ in range(8))
-    raw = body + _check_character(body)
+    raw = body + check_character(body)
     return f"{raw[0:3]}-{raw[3:6]}-{raw[6:9]}"
 
 
@@ -33,7 +33,7 @@ def is_valid_public_id(value: str) -> bool:
     if not PUBLIC_ID.match(value or ""):
         return False
     raw = value.replace("-", "")
-    return _check_character(raw[:8]) == raw[8]
+    return check_character(raw[:8]) == raw[8]
 
 
 def validate_public_id(value: str) -> None:

@@ -8,158 +8,363 @@ import children.identifiers
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('sensitive', models.BooleanField(default=False, help_text="Shown to others only as 'a sensitive service is involved'")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "sensitive",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Shown to others only as 'a sensitive service is involved'",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Child',
+            name="Child",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(editable=False, max_length=11, unique=True, validators=[children.identifiers.validate_public_id])),
-                ('nhs_number', models.CharField(blank=True, max_length=10, null=True, validators=[children.identifiers.validate_nhs_number], verbose_name='NHS number')),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other'), ('unknown', 'Not known')], default='unknown', max_length=10)),
-                ('shielded', models.BooleanField(default=False)),
-                ('shielding_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('retention_ends_on', models.DateField(db_index=True)),
-                ('shielded_by', models.ForeignKey(blank=True, limit_choices_to={'kind': 'local_authority'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='shielded_children', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "public_id",
+                    models.CharField(
+                        editable=False,
+                        max_length=11,
+                        unique=True,
+                        validators=[children.identifiers.validate_public_id],
+                    ),
+                ),
+                (
+                    "nhs_number",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        null=True,
+                        validators=[children.identifiers.validate_nhs_number],
+                        verbose_name="NHS number",
+                    ),
+                ),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other"),
+                            ("unknown", "Not known"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("shielded", models.BooleanField(default=False)),
+                ("shielding_reason", models.TextField(blank=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("retention_ends_on", models.DateField(db_index=True)),
+                (
+                    "shielded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"kind": "local_authority"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="shielded_children",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'children',
+                "verbose_name_plural": "children",
             },
         ),
         migrations.CreateModel(
-            name='Address',
+            name="Address",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_1', models.CharField(max_length=200)),
-                ('postcode', models.CharField(max_length=8, validators=[children.identifiers.validate_postcode])),
-                ('moved_in_on', models.DateField()),
-                ('moved_out_on', models.DateField(blank=True, null=True)),
-                ('local_authority', models.ForeignKey(limit_choices_to={'kind': 'local_authority'}, on_delete=django.db.models.deletion.PROTECT, related_name='addresses', to='accounts.organisation')),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addresses', to='children.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_1", models.CharField(max_length=200)),
+                (
+                    "postcode",
+                    models.CharField(
+                        max_length=8, validators=[children.identifiers.validate_postcode]
+                    ),
+                ),
+                ("moved_in_on", models.DateField()),
+                ("moved_out_on", models.DateField(blank=True, null=True)),
+                (
+                    "local_authority",
+                    models.ForeignKey(
+                        limit_choices_to={"kind": "local_authority"},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addresses",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="addresses",
+                        to="children.child",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-moved_in_on'],
+                "ordering": ["-moved_in_on"],
             },
         ),
         migrations.CreateModel(
-            name='Name',
+            name="Name",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('current', 'Current name'), ('previous', 'Previous name'), ('alias', 'Also known as'), ('preferred', 'Preferred name')], max_length=10)),
-                ('given_names', models.CharField(max_length=200)),
-                ('family_name', models.CharField(max_length=200)),
-                ('used_from', models.DateField(blank=True, null=True)),
-                ('used_until', models.DateField(blank=True, null=True)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='names', to='children.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("current", "Current name"),
+                            ("previous", "Previous name"),
+                            ("alias", "Also known as"),
+                            ("preferred", "Preferred name"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("given_names", models.CharField(max_length=200)),
+                ("family_name", models.CharField(max_length=200)),
+                ("used_from", models.DateField(blank=True, null=True)),
+                ("used_until", models.DateField(blank=True, null=True)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="names",
+                        to="children.child",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Involvement',
+            name="Involvement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('practitioner_name', models.CharField(blank=True, max_length=200)),
-                ('practitioner_job_title', models.CharField(blank=True, max_length=200)),
-                ('practitioner_phone', models.CharField(blank=True, max_length=40)),
-                ('practitioner_email', models.EmailField(blank=True, max_length=254)),
-                ('started_on', models.DateField()),
-                ('ended_on', models.DateField(blank=True, null=True)),
-                ('lead_professional', models.BooleanField(default=False)),
-                ('source', models.CharField(blank=True, max_length=100)),
-                ('source_id', models.CharField(blank=True, max_length=100)),
-                ('confirmed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='involvements', to='children.child')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='involvements', to='accounts.organisation')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='involvements', to='children.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("practitioner_name", models.CharField(blank=True, max_length=200)),
+                ("practitioner_job_title", models.CharField(blank=True, max_length=200)),
+                ("practitioner_phone", models.CharField(blank=True, max_length=40)),
+                ("practitioner_email", models.EmailField(blank=True, max_length=254)),
+                ("started_on", models.DateField()),
+                ("ended_on", models.DateField(blank=True, null=True)),
+                ("lead_professional", models.BooleanField(default=False)),
+                ("source", models.CharField(blank=True, max_length=100)),
+                ("source_id", models.CharField(blank=True, max_length=100)),
+                ("confirmed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="involvements",
+                        to="children.child",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="involvements",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="involvements",
+                        to="children.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_on'],
+                "ordering": ["-started_on"],
             },
         ),
         migrations.CreateModel(
-            name='SourceRecord',
+            name="SourceRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=100)),
-                ('source_ref', models.CharField(max_length=100)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='source_records', to='children.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=100)),
+                ("source_ref", models.CharField(max_length=100)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="source_records",
+                        to="children.child",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='child',
-            index=models.Index(fields=['date_of_birth'], name='child_dob'),
+            model_name="child",
+            index=models.Index(fields=["date_of_birth"], name="child_dob"),
         ),
         migrations.AddConstraint(
-            model_name='child',
-            constraint=models.UniqueConstraint(condition=models.Q(('nhs_number__isnull', False)), fields=('nhs_number',), name='child_nhs_number_unique'),
+            model_name="child",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("nhs_number__isnull", False)),
+                fields=("nhs_number",),
+                name="child_nhs_number_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='child',
-            constraint=models.CheckConstraint(condition=models.Q(('shielded', False), models.Q(('shielded_by__isnull', False), models.Q(('shielding_reason', ''), _negated=True)), _connector='OR'), name='child_shielding_has_reason_and_authority', violation_error_message='A shielded record needs a reason and the shielding authority'),
+            model_name="child",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("shielded", False),
+                    models.Q(
+                        ("shielded_by__isnull", False),
+                        models.Q(("shielding_reason", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="child_shielding_has_reason_and_authority",
+                violation_error_message="A shielded record needs a reason and the shielding authority",
+            ),
         ),
         migrations.AddIndex(
-            model_name='address',
-            index=models.Index(fields=['local_authority', 'moved_out_on'], name='address_area'),
+            model_name="address",
+            index=models.Index(fields=["local_authority", "moved_out_on"], name="address_area"),
         ),
         migrations.AddConstraint(
-            model_name='address',
-            constraint=models.UniqueConstraint(condition=models.Q(('moved_out_on__isnull', True)), fields=('child',), name='address_one_current_per_child'),
+            model_name="address",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("moved_out_on__isnull", True)),
+                fields=("child",),
+                name="address_one_current_per_child",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='address',
-            constraint=models.CheckConstraint(condition=models.Q(('moved_out_on__isnull', True), ('moved_out_on__gte', models.F('moved_in_on')), _connector='OR'), name='address_dates_in_order'),
+            model_name="address",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("moved_out_on__isnull", True),
+                    ("moved_out_on__gte", models.F("moved_in_on")),
+                    _connector="OR",
+                ),
+                name="address_dates_in_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='name',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'current')), fields=('child',), name='name_one_current_per_child'),
+            model_name="name",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "current")),
+                fields=("child",),
+                name="name_one_current_per_child",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='name',
-            constraint=models.UniqueConstraint(fields=('child', 'kind', 'given_names', 'family_name'), name='name_not_repeated'),
+            model_name="name",
+            constraint=models.UniqueConstraint(
+                fields=("child", "kind", "given_names", "family_name"), name="name_not_repeated"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='name',
-            constraint=models.CheckConstraint(condition=models.Q(('used_until__isnull', True), ('used_from__isnull', True), ('used_until__gte', models.F('used_from')), _connector='OR'), name='name_dates_in_order'),
+            model_name="name",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("used_until__isnull", True),
+                    ("used_from__isnull", True),
+                    ("used_until__gte", models.F("used_from")),
+                    _connector="OR",
+                ),
+                name="name_dates_in_order",
+            ),
         ),
         migrations.AddIndex(
-            model_name='involvement',
-            index=models.Index(fields=['organisation', 'ended_on'], name='involvement_org'),
+            model_name="involvement",
+            index=models.Index(fields=["organisation", "ended_on"], name="involvement_org"),
         ),
         migrations.AddConstraint(
-            model_name='involvement',
-            constraint=models.CheckConstraint(condition=models.Q(('ended_on__isnull', True), ('ended_on__gte', models.F('started_on')), _connector='OR'), name='involvement_ends_after_it_starts', violation_error_message='The end date must be on or after the start date'),
+            model_name="involvement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ended_on__isnull", True),
+                    ("ended_on__gte", models.F("started_on")),
+                    _connector="OR",
+                ),
+                name="involvement_ends_after_it_starts",
+                violation_error_message="The end date must be on or after the start date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='involvement',
-            constraint=models.UniqueConstraint(condition=models.Q(('source', ''), _negated=True), fields=('source', 'source_id'), name='involvement_source_id_unique'),
+            model_name="involvement",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source", ""), _negated=True),
+                fields=("source", "source_id"),
+                name="involvement_source_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='involvement',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_on__isnull', True), ('lead_professional', True)), fields=('child',), name='involvement_one_lead_professional', violation_error_message='A child has one lead professional at a time'),
+            model_name="involvement",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_on__isnull", True), ("lead_professional", True)),
+                fields=("child",),
+                name="involvement_one_lead_professional",
+                violation_error_message="A child has one lead professional at a time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sourcerecord',
-            constraint=models.UniqueConstraint(fields=('source', 'source_ref'), name='source_ref_unique'),
+            model_name="sourcerecord",
+            constraint=models.UniqueConstraint(
+                fields=("source", "source_ref"), name="source_ref_unique"
+            ),
         ),
     ]

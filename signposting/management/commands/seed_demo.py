@@ -1,8 +1,11 @@
-"""Seeds a demo: synthetic areas, partner agencies and one user of every role per area.
+"""Seeds a demo: synthetic areas, partner agencies, one user of every role per area, and
+children with involvements (children.demo).
 
 Never real data. Deterministic for a given --seed; running it again reuses what
-is there.
+is there and only tops up missing children, so `make run` can call it on every start.
 """
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +13,7 @@ from faker import Faker
 
 from accounts.models import Organisation, Role, User
 from accounts.services import local_authorities_load, partner_agency_get_or_create, user_create
+from children.demo import DEFAULT_CHILDREN, PARTNER_AGENCIES, SeedResult, children_seed
 
 DEMO_PASSWORD = "demo-password-for-synthetic-data"  # noqa: S105 (published: demo only)
 
@@ -19,18 +23,25 @@ DEMO_AREAS = {
     "E09000007": "camden",
     "E10000016": "kent",
 }
-PARTNER_AGENCIES = [
-    "{area} Community Health NHS Trust",
-    "{area} Police Safeguarding Hub",
-    "{area} Primary Schools Partnership",
-]
 
 
 class Command(BaseCommand):
-    help = "Create synthetic demo areas and users (demo mode only). Prints the demo logins."
+    help = (
+        "Create synthetic demo areas, users and children (demo mode only). Prints the demo logins."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--seed", type=int, default=2010)
+        parser.add_argument(
+            "--children",
+            type=int,
+            default=DEFAULT_CHILDREN,
+            help=(
+                f"How many synthetic children there should be (default {DEFAULT_CHILDREN}, in "
+                "the three demo areas; beyond that, across every local authority). Only the "
+                "missing ones are created."
+            ),
+        )
         parser.add_argument(
             "--allow-outside-demo",
             action="store_true",
@@ -43,6 +54,8 @@ class Command(BaseCommand):
                 "seed_demo creates users with a published password: it runs only with "
                 "SIGNPOSTING_DEMO=true (or --allow-outside-demo on a throwaway database)."
             )
+        if options["children"] < 0:
+            raise CommandError("--children must be 0 or more")
         fake = Faker("en_GB")
         fake.seed_instance(options["seed"])
         local_authorities_load()
@@ -54,7 +67,7 @@ class Command(BaseCommand):
                     f"{area.name} children's services front door, 020 7946 0{len(slug):03d}"
                 )
                 area.save(update_fields=["safeguarding_contact"])
-            for template in PARTNER_AGENCIES:
+            for template in PARTNER_AGENCIES.values():
                 partner_agency_get_or_create(
                     name=template.format(area=area.name), local_authority=area
                 )
@@ -72,7 +85,31 @@ class Command(BaseCommand):
                         job_title=role.label,
                     )
                 logins.append((user.username, role.label, area.name))
+        self._reported = 0
+        result = children_seed(
+            count=options["children"],
+            seed=options["seed"],
+            demo_area_codes=tuple(DEMO_AREAS),
+            progress=self._progress if options["children"] >= 100_000 else None,
+        )
+        self._summary(result)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins (all synthetic):"))
         for username, role_label, area_name in logins:
             self.stdout.write(f"  {username:<40} {role_label:<24} {area_name}")
         self.stdout.write(f"Password for every demo login: {DEMO_PASSWORD}")
+
+    def _progress(self, done: int, total: int) -> None:
+        if done == total or done // 100_000 != self._reported:
+            self._reported = done // 100_000
+            self.stdout.write(f"  {done:,} of {total:,} children written")
+
+    def _summary(self, result: SeedResult) -> None:
+        if not result.created:
+            self.stdout.write(f"Synthetic children: {result.existing:,} already there, none added.")
+            return
+        self.stdout.write(
+            f"Synthetic children: added {result.created:,} (now {result.total:,}) with "
+            f"{result.involvements:,} involvements and {result.names:,} names; "
+            f"{result.moved:,} moved between areas, {result.shielded:,} shielded; "
+            f"in {timedelta(seconds=round(result.seconds))}."
+        )
