@@ -4,6 +4,7 @@ Every event is appended to a hash chain inside the caller's transaction, so it
 commits together with what it records, or not at all.
 """
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -90,10 +91,8 @@ def record(
 
 def _append(fields: dict[str, Any], content: bytes) -> AuditEvent:
     if connection.vendor == "postgresql":
-        # Held until the transaction ends, so concurrent writers queue here and
-        # the chain never forks. (SQLite takes its write lock at BEGIN IMMEDIATE.)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        return _append_postgresql(fields, content)
+    # SQLite: the write lock was taken at BEGIN IMMEDIATE, so writers are serialised.
     head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
     sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     event = AuditEvent(
@@ -108,6 +107,46 @@ def _append(fields: dict[str, Any], content: bytes) -> AuditEvent:
             AuditEventChild(event=event, child_public_id=public_id, occurred_at=event.occurred_at)
             for public_id in fields["children"]
         )
+    return event
+
+
+_COLUMNS = list(chain.HASHED_FIELDS)
+_CASTS = {"children": "::jsonb", "criteria": "::jsonb", "detail": "::jsonb", "client_ip": "::inet"}
+_JSON = {"children", "criteria", "detail"}
+_PG_INSERT = (  # noqa: S608 (column names are constants, values are parameters)
+    "WITH event AS ("
+    " INSERT INTO audit_auditevent (sequence, prev_hash, hash, {columns})"
+    " VALUES (%s, %s, %s, {values}) RETURNING id),"
+    " links AS ("
+    " INSERT INTO audit_auditeventchild (event_id, child_public_id, occurred_at)"
+    " SELECT event.id, public_id, %s FROM event, unnest(%s::varchar[]) AS public_id)"
+    " SELECT id FROM event"
+).format(
+    columns=", ".join(_COLUMNS),
+    values=", ".join("%s" + _CASTS.get(name, "") for name in _COLUMNS),
+)
+
+
+def _append_postgresql(fields: dict[str, Any], content: bytes) -> AuditEvent:
+    """Three statements in all: the chain lock, the head, and one insert of the event and its
+    child links. (Through the ORM an append took five times as long.)"""
+    values = [json.dumps(fields[n]) if n in _JSON else fields[n] for n in _COLUMNS]
+    with connection.cursor() as cursor:
+        # Held until the transaction ends, so concurrent writers queue here and
+        # the chain never forks.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        cursor.execute("SELECT sequence, hash FROM audit_auditevent ORDER BY sequence DESC LIMIT 1")
+        head = cursor.fetchone()
+        sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        hash_ = chain.link(prev_hash=prev_hash, sequence=sequence, content=content)
+        cursor.execute(
+            _PG_INSERT,
+            [sequence, prev_hash, hash_, *values, fields["occurred_at"], fields["children"]],
+        )
+        (event_id,) = cursor.fetchone()
+    event = AuditEvent(id=event_id, sequence=sequence, prev_hash=prev_hash, hash=hash_, **fields)
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
 
 

@@ -79,8 +79,8 @@ class Migration(migrations.Migration):
                 ("detail", models.JSONField(blank=True, default=dict)),
                 ("client_ip", models.GenericIPAddressField(blank=True, null=True)),
                 ("request_id", models.CharField(blank=True, max_length=64)),
-                ("prev_hash", models.CharField(editable=False, max_length=64, unique=True)),
-                ("hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("prev_hash", models.CharField(editable=False, max_length=64)),
+                ("hash", models.CharField(editable=False, max_length=64)),
             ],
             options={
                 "ordering": ["-sequence"],

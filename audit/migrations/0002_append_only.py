@@ -3,6 +3,10 @@
 UPDATE and DELETE are rejected row by row; on PostgreSQL TRUNCATE too. In
 production the app's database role also lacks UPDATE, DELETE and TRUNCATE on
 these tables (manage.py audit_db_roles).
+
+Beware: on SQLite, Django alters a table by rebuilding it, which drops its
+triggers. A later migration that alters an audit table must create these
+triggers again (tests/audit/test_append_only.py fails if it does not).
 """
 
 from django.db import migrations
