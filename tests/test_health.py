@@ -1,7 +1,6 @@
 """The health check answers for load balancers and says nothing else."""
 
 import pytest
-from django.db import connection
 
 pytestmark = pytest.mark.django_db
 
@@ -14,10 +13,13 @@ def test_health_reports_ok_as_json(client):
 
 
 def test_health_reports_503_when_the_database_fails(client, monkeypatch):
-    def broken_cursor(*args, **kwargs):
-        raise RuntimeError("connection refused to db.internal:5432 as app_user")
+    class BrokenConnection:
+        def cursor(self):
+            raise RuntimeError("connection refused to db.internal:5432 as app_user")
 
-    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    # Only the health view's connection breaks: the test's own teardown still
+    # needs the real one.
+    monkeypatch.setattr("signposting.views.connection", BrokenConnection())
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "unreachable"}
