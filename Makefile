@@ -51,6 +51,7 @@ checks:
 
 PYTEST_WORKERS ?= 2
 pytest:
+	mkdir -p var/staticfiles
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
