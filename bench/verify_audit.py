@@ -37,32 +37,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from audit.chain import HASHED_FIELDS  # noqa: E402  (plain Python: no Django setup needed)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/signposting_bench"
 TARGET_SECONDS_PER_MILLION = 60
 
-EVENT_COLUMNS = (
-    "id",
-    "sequence",
-    "prev_hash",
-    "hash",
-    "occurred_at",
-    "action",
-    "actor_id",
-    "actor_username",
-    "actor_name",
-    "actor_role",
-    "actor_organisation",
-    "actor_organisation_code",
-    "children",
-    "criteria",
-    "reason_code",
-    "reason_text",
-    "outcome",
-    "result_count",
-    "detail",
-    "client_ip",
-    "request_id",
-)
+# The event's columns: its place in the chain, then exactly what the hash covers.
+EVENT_COLUMNS = ("id", "sequence", "prev_hash", "hash", *HASHED_FIELDS)
 JSON_COLUMNS = frozenset({"children", "criteria", "detail"})
 COPY_EVENTS = f"COPY audit_auditevent ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 COPY_CHILDREN = "COPY audit_auditeventchild (event_id, child_public_id, occurred_at) FROM STDIN"
