@@ -1,0 +1,98 @@
+"""Matching rules of children.search.find_children (the selector behind /search/)."""
+
+from datetime import date
+
+import pytest
+
+from children.models import Name
+from children.search import MAX_RESULTS, find_children
+from tests.factories import make_area, make_child
+
+pytestmark = pytest.mark.django_db
+
+DOB = date(2015, 3, 2)
+
+
+@pytest.fixture
+def amara():
+    area = make_area()
+    # Someone else born the same day, to be ranked below or left out.
+    make_child(area=area, given_names="Oliver", family_name="Smith", date_of_birth=DOB)
+    child = make_child(
+        area=area,
+        given_names="Amara Zoë",
+        family_name="O'Brien-Okafor",
+        date_of_birth=DOB,
+        nhs_number="9434765919",
+    )
+    Name.objects.create(child=child, kind="previous", given_names="Amara", family_name="Byrne")
+    return child
+
+
+def first(**criteria):
+    outcome = find_children(**criteria)
+    return outcome.child_ids[0] if outcome.child_ids else None
+
+
+@pytest.mark.parametrize(
+    "family_name",
+    [
+        "O'Brien-Okafor",  # exact
+        "obrien okafor",  # missing apostrophe and hyphen, lower case
+        "O'Brien-Okafer",  # one-letter edit
+        "O'Brien-Okfaor",  # transposed letters
+        "Byrne",  # previous name
+    ],
+)
+def test_family_name_variants_with_date_of_birth_find_the_child_first(amara, family_name):
+    assert first(family_name=family_name, date_of_birth=DOB) == amara.pk
+
+
+def test_accents_do_not_matter(amara):
+    assert first(family_name="O'Brien-Okafor", given_name="Amara Zoe", date_of_birth=DOB) == (
+        amara.pk
+    )
+
+
+def test_day_and_month_swapped(amara):
+    assert first(family_name="O'Brien-Okafor", date_of_birth=date(2015, 2, 3)) == amara.pk
+
+
+def test_a_one_digit_slip_in_the_date_with_a_sound_alike_name(amara):
+    assert first(family_name="OBrienOkafor", date_of_birth=date(2015, 3, 12)) == amara.pk
+
+
+def test_typos_in_both_names(amara):
+    assert first(family_name="O'Brian-Okafor", given_name="Amarra", date_of_birth=DOB) == (amara.pk)
+
+
+def test_a_different_child_born_the_same_day_is_not_returned_for_another_name(amara):
+    outcome = find_children(family_name="O'Brien-Okafor", date_of_birth=DOB)
+    assert outcome.child_ids == [amara.pk]
+
+
+def test_nhs_number_alone(amara):
+    assert find_children(nhs_number="9434765919").child_ids == [amara.pk]
+    assert find_children(nhs_number="4010232137").child_ids == []
+
+
+def test_names_and_postcode_without_date_of_birth(amara):
+    assert first(family_name="OBrien Okafor", given_name="Amara", postcode="SW1A 2AA") == amara.pk
+    assert first(family_name="OBrien Okafor", given_name="Amara", postcode="M1 1AE") is None
+
+
+def test_exact_matches_rank_first():
+    area = make_area()
+    near = make_child(area=area, given_names="Jon", family_name="Smith", date_of_birth=DOB)
+    exact = make_child(area=area, given_names="John", family_name="Smith", date_of_birth=DOB)
+    outcome = find_children(family_name="Smith", given_name="John", date_of_birth=DOB)
+    assert outcome.child_ids[:2] == [exact.pk, near.pk]
+
+
+def test_at_most_ten_results_and_a_signal_to_refine():
+    area = make_area()
+    for _ in range(MAX_RESULTS + 2):
+        make_child(area=area, given_names="Alex", family_name="Taylor", date_of_birth=DOB)
+    outcome = find_children(family_name="Taylor", date_of_birth=DOB)
+    assert len(outcome.child_ids) == MAX_RESULTS
+    assert outcome.too_many
