@@ -1,5 +1,6 @@
 """The practitioner's forms: search criteria, and the reason for opening a record."""
 
+import re
 from datetime import date
 
 from django import forms
@@ -45,7 +46,7 @@ class SearchForm(forms.Form):
 
     def clean_nhs_number(self) -> str:
         value = normalise_nhs_number(self.cleaned_data["nhs_number"])
-        if value and not (value.isdigit() and len(value) == 10):
+        if value and not re.fullmatch(r"[0-9]{10}", value):
             raise forms.ValidationError("NHS number must be 10 digits")
         return value
 

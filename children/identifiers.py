@@ -46,7 +46,7 @@ def normalise_nhs_number(value: str) -> str:
 
 
 def validate_nhs_number(value: str) -> None:
-    if not re.fullmatch(r"\d{10}", value or "") or not nhs.is_valid(value):
+    if not re.fullmatch(r"[0-9]{10}", value or "") or not nhs.is_valid(value):
         raise ValidationError(
             "Enter a valid 10-digit NHS number (its check digit does not match)",
             code="invalid_nhs_number",

@@ -84,3 +84,8 @@ def test_bad_postcodes_are_refused(postcode):
 
 def test_outward_code():
     assert outward_code("sw1a 1aa") == "SW1A"
+
+
+def test_digits_from_other_scripts_are_not_an_nhs_number():
+    with pytest.raises(ValidationError):
+        validate_nhs_number("٩٤٣٤٧٦٥٩١٩")  # Arabic-Indic digits for 9434765919
