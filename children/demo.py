@@ -38,6 +38,7 @@ from accounts.services import LOCAL_AUTHORITIES_CSV, partner_agency_get_or_creat
 from audit.models import Action
 from audit.services import record
 from children.identifiers import ALPHABET, check_character, new_public_id
+from children.matching import name_keys
 from children.models import Address, Child, Involvement, Name, NameKind, Service, Sex, SourceRecord
 from children.retention import retention_ends_on
 
@@ -381,7 +382,18 @@ CHILD_COLUMNS = (
     "updated_at",
     "retention_ends_on",
 )
-NAME_COLUMNS = ("child_id", "kind", "given_names", "family_name", "used_from", "used_until")
+NAME_COLUMNS = (
+    "child_id",
+    "kind",
+    "given_names",
+    "family_name",
+    "used_from",
+    "used_until",
+    "date_of_birth",
+    "family_key",
+    "given_key",
+    "family_sound",
+)
 ADDRESS_COLUMNS = (
     "child_id",
     "line_1",
@@ -389,6 +401,7 @@ ADDRESS_COLUMNS = (
     "local_authority_id",
     "moved_in_on",
     "moved_out_on",
+    "outward_code",
 )
 INVOLVEMENT_COLUMNS = (
     "child_id",
@@ -496,60 +509,69 @@ class ChildGenerator:
         batch.numbers.append(number)
 
         # Names: current, and sometimes a previous name, an alias or a preferred name.
-        names = batch.names
-        names.append((slot, NameKind.CURRENT.value, given, family, None, None))
+        birthday = date.fromordinal(born)
+
+        def add_name(*row) -> None:
+            keys = name_keys(given_names=row[2], family_name=row[3])
+            batch.names.append(
+                (*row, birthday, keys["family_key"], keys["given_key"], keys["family_sound"])
+            )
+
+        add_name(slot, NameKind.CURRENT.value, given, family, None, None)
         roll = rng.random()
         if roll < 0.07 and today - born > 400:
             changed = rng.randint(born + 180, today - 30)
             _, old_family = self._name(rng, pool, sex)
             if old_family != family:
-                names.append(
-                    (
-                        slot,
-                        NameKind.PREVIOUS.value,
-                        given,
-                        old_family,
-                        date.fromordinal(born),
-                        date.fromordinal(changed),
-                    )
+                add_name(
+                    slot,
+                    NameKind.PREVIOUS.value,
+                    given,
+                    old_family,
+                    date.fromordinal(born),
+                    date.fromordinal(changed),
                 )
         elif roll < 0.11:
             alias_given, _ = self._name(rng, pool, sex)
             if alias_given != given:
-                names.append((slot, NameKind.ALIAS.value, alias_given, family, None, None))
+                add_name(slot, NameKind.ALIAS.value, alias_given, family, None, None)
         elif roll < 0.14:
             preferred, _ = self._name(rng, pool, sex)
             if preferred != given:
-                names.append(
-                    (slot, NameKind.PREFERRED.value, preferred.split()[0], family, None, None)
-                )
+                add_name(slot, NameKind.PREFERRED.value, preferred.split()[0], family, None, None)
 
         # Addresses: the current one, and the one before a move to another area.
         addresses = batch.addresses
         if previous is not None:
             lived_from = born if rng.random() < 0.5 else rng.randint(born, moved_on - 1)
+            street = self._street(rng)  # before the postcode: the RNG's order is the seed's
+            postcode = self._postcode(rng, previous)
             addresses.append(
                 (
                     slot,
-                    self._street(rng),
-                    self._postcode(rng, previous),
+                    street,
+                    postcode,
                     previous.id,
                     date.fromordinal(lived_from),
                     date.fromordinal(moved_on),
+                    postcode.split(" ")[0],
                 )
             )
             current_from = moved_on
             batch.moved += 1
         else:
             current_from = born if rng.random() < 0.6 else rng.randint(born, max(born, today - 30))
+        street = self._street(rng)
+        postcode = self._postcode(rng, area)
         addresses.append(
             (
                 slot,
-                self._street(rng),
-                self._postcode(rng, area),
+                street,
+                postcode,
                 area.id,
                 date.fromordinal(current_from),
                 None,
+                postcode.split(" ")[0],
             )
         )
 

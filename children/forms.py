@@ -35,7 +35,11 @@ class SearchForm(forms.Form):
     dob_year = forms.CharField(required=False, max_length=4, label="Year")
     postcode = _text("Postcode", max_length=10, **{"class": "govuk-input--width-10"})
     sex = forms.ChoiceField(
-        label="Sex", required=False, choices=[("", "Not known"), *Sex.choices[:3]]
+        label="Sex",
+        required=False,
+        choices=[("", "Not known"), *Sex.choices[:3]],
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Select the child's sex, or Not known"},
     )
     nhs_number = _text("NHS number", max_length=14, inputmode="numeric")
 
@@ -140,6 +144,7 @@ class ReasonForm(forms.Form):
     )
     details = forms.CharField(
         label="Give the reason",
+        help_text="Needed if you chose Other reason; you can add detail to any reason",
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -51,7 +51,7 @@ from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Lookup, Q
+from django.db.models import F, Lookup, OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -63,9 +63,11 @@ from children.identifiers import (
     new_public_id,
     normalise_nhs_number,
     normalise_postcode,
+    outward_code,
     validate_nhs_number,
     validate_postcode,
 )
+from children.matching import name_keys
 from children.models import Address, Child, Involvement, Name, NameKind, Service, Sex, SourceRecord
 from children.retention import retention_ends_on
 
@@ -1578,6 +1580,9 @@ def _involvement_values(row: _Row, organisation_id: int | None) -> tuple:
 # agencies go through accounts.services and do get their history.)
 
 
+_NAME_KEYS = ("family_key", "given_key", "family_sound")  # the order name_keys() gives them
+
+
 def _write(*, plan: _Plan, source: str, now: datetime) -> None:
     """Writes the plan in an order the register's one-current-of-each constraints accept."""
     areas = Organisation.objects.in_bulk({area for area, _ in plan.new_organisations})
@@ -1594,9 +1599,16 @@ def _write(*, plan: _Plan, source: str, now: datetime) -> None:
         Name.objects.filter(_within("pk", chunk)).update(kind=NameKind.CURRENT)
     _insert(
         Name,
-        ["child_id", "kind", "given_names", "family_name"],
+        ["child_id", "kind", "given_names", "family_name", "date_of_birth", *_NAME_KEYS],
         [
-            (incoming.child.pk, kind, given, family)
+            (
+                incoming.child.pk,
+                kind,
+                given,
+                family,
+                incoming.child.date_of_birth,
+                *name_keys(given_names=given, family_name=family).values(),
+            )
             for incoming, kind, given, family in plan.new_names
         ],
     )
@@ -1606,19 +1618,34 @@ def _write(*, plan: _Plan, source: str, now: datetime) -> None:
                 pk=address.pk,
                 line_1=address.line_1,
                 postcode=address.postcode,
+                outward_code=outward_code(address.postcode),
                 local_authority_id=address.local_authority_id,
                 moved_out_on=address.moved_out_on,
             )
             for address in plan.changed_addresses
         ],
-        ["line_1", "postcode", "local_authority_id", "moved_out_on"],
+        ["line_1", "postcode", "outward_code", "local_authority_id", "moved_out_on"],
         batch_size=BATCH_SIZE,
     )
     _insert(
         Address,
-        ["child_id", "line_1", "postcode", "local_authority_id", "moved_in_on", "moved_out_on"],
         [
-            (incoming.child.pk, *address.details, address.moved_in_on, address.moved_out_on)
+            "child_id",
+            "line_1",
+            "postcode",
+            "local_authority_id",
+            "moved_in_on",
+            "moved_out_on",
+            "outward_code",
+        ],
+        [
+            (
+                incoming.child.pk,
+                *address.details,
+                address.moved_in_on,
+                address.moved_out_on,
+                outward_code(address.postcode),
+            )
             for incoming, address in plan.new_addresses
         ],
     )
@@ -1673,6 +1700,13 @@ def _write_children(*, plan: _Plan, source: str, now: datetime) -> None:
         ["nhs_number", "date_of_birth", "sex", "retention_ends_on", "updated_at"],
         batch_size=BATCH_SIZE,
     )
+    # Names carry their child's date of birth as a search key: keep them in step.
+    for chunk in _chunks([child.pk for child in plan.changed_children]):
+        Name.objects.filter(_within("child_id", chunk)).update(
+            date_of_birth=Subquery(
+                Child.objects.filter(pk=OuterRef("child_id")).values("date_of_birth")[:1]
+            )
+        )
     Child.objects.bulk_update(
         [
             Child(pk=child.pk, retention_ends_on=child.retention_ends_on)

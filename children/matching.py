@@ -2,6 +2,7 @@
 and the score. children/search.py puts them together with the database."""
 
 import contextlib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -53,7 +54,18 @@ def phonetic(key: str) -> str:
     return jellyfish.nysiis(key)[:12] if key else ""
 
 
-def dob_variants(dob: date) -> tuple[set[date], set[date]]:
+def name_keys(*, given_names: str, family_name: str) -> dict[str, str]:
+    """The stored search keys of a recorded name (children.models.Name)."""
+    family_key = name_key(family_name)
+    return {
+        "family_key": family_key,
+        "given_key": first_given_key(given_names),
+        "family_sound": phonetic(family_key),
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def dob_variants(dob: date) -> tuple[frozenset[date], frozenset[date]]:
     """(close, slipped): the date and its day/month swap; the dates one digit away."""
     close = {dob}
     if dob.day <= 12 and dob.day != dob.month:
@@ -70,7 +82,7 @@ def dob_variants(dob: date) -> tuple[set[date], set[date]]:
                 slipped.add(date(int(candidate[:4]), int(candidate[4:6]), int(candidate[6:])))
             except ValueError:
                 continue
-    return close, slipped - close
+    return frozenset(close), frozenset(slipped - close)
 
 
 @dataclass(frozen=True)

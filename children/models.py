@@ -11,7 +11,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Organisation
-from children.identifiers import validate_nhs_number, validate_postcode, validate_public_id
+from children.identifiers import (
+    outward_code,
+    validate_nhs_number,
+    validate_postcode,
+    validate_public_id,
+)
+from children.matching import name_keys
 
 
 class Sex(models.TextChoices):
@@ -101,8 +107,24 @@ class Name(models.Model):
     family_name = models.CharField(max_length=200)
     used_from = models.DateField(null=True, blank=True)
     used_until = models.DateField(null=True, blank=True)
+    # Search keys, derived from the name (children.matching.name_keys) and the child's
+    # date of birth when the row is written, so that search blocks are index lookups.
+    # Every writer sets them; a change of date of birth updates them too.
+    family_key = models.CharField(max_length=200, blank=True, editable=False)
+    given_key = models.CharField(max_length=200, blank=True, editable=False)
+    family_sound = models.CharField(max_length=12, blank=True, editable=False)
+    date_of_birth = models.DateField(editable=False)  # the child's, copied
 
     class Meta:
+        indexes = [
+            # The date-of-birth block (leading column) and its sound-alike slips (both);
+            # on PostgreSQL the scored columns ride along for index-only scans.
+            models.Index(
+                fields=["date_of_birth", "family_sound"],
+                include=["child_id", "family_key", "given_key"],
+                name="name_search_block",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["child"], condition=Q(kind="current"), name="name_one_current_per_child"
@@ -121,6 +143,18 @@ class Name(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.child_id}"
 
+    def save(self, *args, **kwargs) -> None:
+        # Bulk writers (imports, seed_demo) set the keys themselves: save() is not called.
+        self.set_search_keys()
+        super().save(*args, **kwargs)
+
+    def set_search_keys(self) -> None:
+        for key, value in name_keys(
+            given_names=self.given_names, family_name=self.family_name
+        ).items():
+            setattr(self, key, value)
+        self.date_of_birth = self.child.date_of_birth
+
 
 class Address(models.Model):
     """Where a child lived, so in which local authority's area: together, their area history."""
@@ -136,6 +170,8 @@ class Address(models.Model):
     )
     moved_in_on = models.DateField()
     moved_out_on = models.DateField(null=True, blank=True)
+    # "SW1A" of "SW1A 1AA": the postcode search block (set with the postcode).
+    outward_code = models.CharField(max_length=4, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-moved_in_on"]
@@ -154,6 +190,10 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"Address of {self.child_id} from {self.moved_in_on}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.outward_code = outward_code(self.postcode)
+        super().save(*args, **kwargs)
 
 
 class Involvement(models.Model):

@@ -1,19 +1,25 @@
 """Finding a child: candidates from indexed blocks, scored in Python, strongest first.
 
-Blocks (each an indexed query, never a scan of the register):
+Blocks (each an index lookup, never a scan of the register), on the search keys
+every recorded name carries (children.matching.name_keys, stored on Name):
 - NHS number: exact (unique index);
-- date of birth: the date and its day/month swap (index on date of birth), every
-  recorded name of every child in the block scored; the dates one digit away are
-  scored too, but only names that sound alike (NYSIIS) count there;
-- postcode (when no date of birth is given): children with an address in the
-  same outward code, then scored by name.
+- date of birth: every recorded name (current, previous, alias, preferred) of
+  every child born on the date or its day/month swap is scored; on the dates one
+  digit away only names that sound alike (NYSIIS) are, so a slip in the date
+  and a typo in the name together still find the child;
+- postcode (when no date of birth is given): every recorded name of children
+  with an address, current or past, in the same outward code.
+Scores are Jaro-Winkler on the normalised names (rapidfuzz) and the date
+(children.matching.score); exact matches first, then by score.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from dateutil.relativedelta import relativedelta
 from django.db.models import Q
+from django.utils import timezone
 
 from children.identifiers import outward_code
 from children.matching import (
@@ -29,6 +35,12 @@ from children.models import Address, Child, Name
 
 MAX_RESULTS = 10
 STRONG = 0.85
+# Postcode and sex move a score by at most this much (children.matching.score).
+TIE_BREAKS = 0.03
+# Slipped dates of birth further back than this hold no child the register can hold.
+OLDEST = relativedelta(years=30)
+
+_NAME_COLUMNS = ("child_id", "family_key", "given_key", "date_of_birth")
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ def find_children(
     sex: str = "",
     nhs_number: str = "",
 ) -> SearchOutcome:
+    """The children that match, best first. The caller has checked the minimum criteria."""
     if nhs_number:
         ids = list(Child.objects.filter(nhs_number=nhs_number).values_list("pk", flat=True)[:1])
         return SearchOutcome(child_ids=ids, too_many=False)
@@ -63,17 +76,26 @@ def find_children(
         outward_code=outward_code(postcode) if postcode else "",
         sex=sex,
     )
-    candidates = _candidates(query)
-    best: dict[int, Match] = {}
-    for candidate in candidates:
-        exact, value = score(query, candidate)
-        current = best.get(candidate.child_id)
-        if current is None or (exact, value) > (current.exact, current.score):
-            best[candidate.child_id] = Match(candidate.child_id, exact, value)
+    if not query.family_key or (date_of_birth is None and not query.outward_code):
+        return SearchOutcome(child_ids=[], too_many=False)
+    rows = _block(query)
+    # Names and date first; postcode and sex then only break ties among the close ones.
+    by_name = replace(query, outward_code="", sex="")
+    scored: dict[int, tuple[bool, float]] = {}
+    for child_id, family_key, given_key, dob in rows:
+        result = score(by_name, Candidate(child_id, family_key, given_key, dob, ""))
+        if result > scored.get(child_id, (False, -1.0)):
+            scored[child_id] = result
+    close = [child_id for child_id, (_, value) in scored.items() if value >= STRONG - TIE_BREAKS]
+    if close and (query.sex or query.outward_code):
+        scored.update(_with_tie_breaks(query, rows, set(close)))
     strong = sorted(
-        (match for match in best.values() if match.score >= STRONG),
-        key=lambda match: (match.exact, match.score),
-        reverse=True,
+        (
+            Match(child_id, exact, value)
+            for child_id, (exact, value) in scored.items()
+            if value >= STRONG
+        ),
+        key=lambda match: (not match.exact, -match.score, match.child_id),
     )
     return SearchOutcome(
         child_ids=[match.child_id for match in strong[:MAX_RESULTS]],
@@ -81,48 +103,43 @@ def find_children(
     )
 
 
-def _candidates(query: Query) -> list[Candidate]:
+def _block(query: Query) -> list[tuple[int, str, str, date]]:
+    names = Name.objects.values_list(*_NAME_COLUMNS)
     if query.date_of_birth is not None:
         close, slipped = dob_variants(query.date_of_birth)
-        block = Q(child__date_of_birth__in=close)
-        rows = _name_rows(block)
-        sound = phonetic(query.family_key)
-        slipped_rows = [
-            row
-            for row in _name_rows(Q(child__date_of_birth__in=slipped))
-            if phonetic(name_key(row[2])) == sound
-        ]
-        rows.extend(slipped_rows)
-    else:
-        outward = query.outward_code
-        child_ids = Address.objects.filter(postcode__startswith=f"{outward} ").values("child_id")
-        rows = _name_rows(Q(child_id__in=child_ids))
-    outward_codes = _outward_codes({row[0] for row in rows}) if query.outward_code else {}
-    return [
-        Candidate(
-            child_id=child_id,
-            family_key=name_key(family),
-            given_key=first_given_key(given),
-            date_of_birth=dob,
-            sex=sex,
-            outward_codes=frozenset(outward_codes.get(child_id, ())),
+        oldest = timezone.localdate() - OLDEST
+        slipped = {day for day in slipped if day >= oldest}
+        block = Q(date_of_birth__in=close)
+        if slipped:
+            block |= Q(date_of_birth__in=slipped, family_sound=phonetic(query.family_key))
+        return list(names.filter(block))
+    children = Address.objects.filter(outward_code=query.outward_code).values("child_id")
+    return list(names.filter(child_id__in=children))
+
+
+def _with_tie_breaks(
+    query: Query, rows: list[tuple[int, str, str, date]], child_ids: set[int]
+) -> dict[int, tuple[bool, float]]:
+    sexes = dict(Child.objects.filter(pk__in=child_ids).values_list("pk", "sex"))
+    outward_codes: dict[int, set[str]] = defaultdict(set)
+    if query.outward_code:
+        for child_id, code in Address.objects.filter(child_id__in=child_ids).values_list(
+            "child_id", "outward_code"
+        ):
+            outward_codes[child_id].add(code)
+    best: dict[int, tuple[bool, float]] = {}
+    for child_id, family_key, given_key, dob in rows:
+        if child_id not in child_ids:
+            continue
+        candidate = Candidate(
+            child_id,
+            family_key,
+            given_key,
+            dob,
+            sexes.get(child_id, ""),
+            frozenset(outward_codes.get(child_id, ())),
         )
-        for child_id, given, family, dob, sex in rows
-    ]
-
-
-def _name_rows(block: Q) -> list[tuple]:
-    return list(
-        Name.objects.filter(block).values_list(
-            "child_id", "given_names", "family_name", "child__date_of_birth", "child__sex"
-        )
-    )
-
-
-def _outward_codes(child_ids: set[int]) -> dict[int, set[str]]:
-    codes: dict[int, set[str]] = defaultdict(set)
-    for child_id, postcode in Address.objects.filter(child_id__in=child_ids).values_list(
-        "child_id", "postcode"
-    ):
-        codes[child_id].add(outward_code(postcode))
-    return codes
+        result = score(query, candidate)
+        if result > best.get(child_id, (False, -1.0)):
+            best[child_id] = result
+    return best

@@ -1,11 +1,13 @@
 """Reads of the register."""
 
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from accounts.capabilities import Capability, has_capability
 from accounts.models import Organisation, User
-from children.models import Address, Child, Involvement
+from children.models import Address, Child, Involvement, Name, NameKind
 
 
 def area_of(user: User) -> Organisation | None:
@@ -37,3 +39,236 @@ def children_for_data_manager(*, user: User) -> QuerySet[Child]:
 
 def children_due_for_purge(*, today: date) -> QuerySet[Child]:
     return Child.objects.filter(retention_ends_on__lt=today)
+
+
+# --- What a practitioner sees ------------------------------------------------------------
+
+
+def restricted_contact(organisation: Organisation | None) -> str:
+    """Who to ask about a restricted record or a sensitive service: the organisation's
+    safeguarding contact, else its local authority's."""
+    if organisation is None:
+        return "the local authority's children's services front door"
+    contact = organisation.safeguarding_contact
+    if not contact and organisation.local_authority_id:
+        contact = organisation.local_authority.safeguarding_contact
+    return contact or f"{organisation.name}'s safeguarding lead"
+
+
+def can_open(*, child: Child, viewer: User) -> bool:
+    """A shielded record opens only for data managers of the shielding authority."""
+    if not child.shielded:
+        return True
+    return (
+        has_capability(viewer, Capability.MANAGE_RECORDS)
+        and viewer.organisation is not None
+        and viewer.organisation.area_id == child.shielded_by_id
+    )
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    public_id: str
+    given_names: str
+    family_name: str
+    date_of_birth: date
+    sex: str
+    area: str  # the local authority of the current address, never the address
+    restricted_contact: str  # set when the record is shielded from this viewer
+
+
+def search_results(*, child_ids: list[int], viewer: User) -> list[SearchResult]:
+    """The minimal result rows for children found by children.search, in the same order."""
+    children = (
+        Child.objects.filter(pk__in=child_ids)
+        .select_related("shielded_by")
+        .prefetch_related(
+            Prefetch("names", queryset=Name.objects.filter(kind=NameKind.CURRENT)),
+            Prefetch(
+                "addresses",
+                queryset=Address.objects.filter(moved_out_on__isnull=True).select_related(
+                    "local_authority"
+                ),
+            ),
+        )
+        .in_bulk()
+    )
+    results = []
+    for child_id in child_ids:
+        child = children.get(child_id)
+        if child is None:
+            continue
+        if not can_open(child=child, viewer=viewer):
+            results.append(
+                SearchResult(
+                    child.public_id,
+                    "",
+                    "",
+                    child.date_of_birth,
+                    "",
+                    "",
+                    restricted_contact(child.shielded_by),
+                )
+            )
+            continue
+        name = next(iter(child.names.all()), None)
+        address = next(iter(child.addresses.all()), None)
+        results.append(
+            SearchResult(
+                public_id=child.public_id,
+                given_names=name.given_names if name else "",
+                family_name=name.family_name if name else "",
+                date_of_birth=child.date_of_birth,
+                sex=child.get_sex_display(),
+                area=address.local_authority.name if address else "Not known",
+                restricted_contact="",
+            )
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class InvolvementView:
+    service: str
+    organisation: str
+    sensitive_contact: str  # set when the service is hidden from this viewer
+    practitioner_name: str
+    practitioner_job_title: str
+    practitioner_phone: str
+    practitioner_email: str
+    started_on: date
+    ended_on: date | None
+    lead_professional: bool
+
+
+@dataclass(frozen=True)
+class AreaPeriod:
+    area: str
+    moved_in_on: date | None
+    moved_out_on: date | None
+    involvements: list[InvolvementView]
+
+
+@dataclass(frozen=True)
+class ChildRecord:
+    child: Child
+    current_name: Name | None
+    names: list[Name]
+    current_address: Address | None
+    show_address: bool  # False for a shielded record: the area only
+    current_involvements: list[InvolvementView]
+    past_involvements: list[InvolvementView]
+    area_history: list[AreaPeriod]
+
+
+def child_for_viewer(*, public_id: str, viewer: User) -> Child | None:
+    """The child behind a public id, or None."""
+    return Child.objects.select_related("shielded_by").filter(public_id=public_id).first()
+
+
+def child_record(*, child: Child, viewer: User) -> ChildRecord:
+    """Everything a practitioner may see of one child, sensitive services masked."""
+    names = list(child.names.order_by("kind", "-used_until", "pk"))
+    current_name = next((name for name in names if name.kind == NameKind.CURRENT), None)
+    addresses = list(
+        child.addresses.select_related("local_authority").order_by("-moved_in_on", "-pk")
+    )
+    current_address = next((a for a in addresses if a.moved_out_on is None), None)
+    involvements = list(
+        child.involvements.select_related(
+            "service", "organisation", "organisation__local_authority"
+        ).order_by("-lead_professional", "-started_on", "pk")
+    )
+    viewer_org = viewer.organisation
+    provided = set()
+    if viewer_org is not None:
+        provided = set(
+            Involvement.objects.filter(
+                organisation=viewer_org, service__sensitive=True
+            ).values_list("service_id", flat=True)
+        )
+    views = {inv.pk: _involvement_view(inv, viewer_org, provided) for inv in involvements}
+    current = [views[inv.pk] for inv in involvements if inv.ended_on is None]
+    past = sorted(
+        (views[inv.pk] for inv in involvements if inv.ended_on is not None),
+        key=lambda view: view.ended_on,
+        reverse=True,
+    )
+    return ChildRecord(
+        child=child,
+        current_name=current_name,
+        names=names,
+        current_address=current_address,
+        show_address=not child.shielded,
+        current_involvements=current,
+        past_involvements=past,
+        area_history=_area_history(addresses, involvements, views),
+    )
+
+
+def _involvement_view(
+    involvement: Involvement, viewer_org: Organisation | None, provided: set[int]
+) -> InvolvementView:
+    organisation = involvement.organisation
+    hidden = involvement.service.sensitive and not (
+        viewer_org is not None
+        and (organisation.pk == viewer_org.pk or involvement.service_id in provided)
+    )
+    if hidden:
+        return InvolvementView(
+            service="",
+            organisation="",
+            sensitive_contact=restricted_contact(organisation),
+            practitioner_name="",
+            practitioner_job_title="",
+            practitioner_phone="",
+            practitioner_email="",
+            started_on=involvement.started_on,
+            ended_on=involvement.ended_on,
+            lead_professional=False,
+        )
+    return InvolvementView(
+        service=involvement.service.name,
+        organisation=organisation.name,
+        sensitive_contact="",
+        practitioner_name=involvement.practitioner_name,
+        practitioner_job_title=involvement.practitioner_job_title,
+        practitioner_phone=involvement.practitioner_phone,
+        practitioner_email=involvement.practitioner_email,
+        started_on=involvement.started_on,
+        ended_on=involvement.ended_on,
+        lead_professional=involvement.lead_professional,
+    )
+
+
+def _area_history(
+    addresses: list[Address], involvements: list[Involvement], views: dict[int, InvolvementView]
+) -> list[AreaPeriod]:
+    """Each local authority the child lived in, newest first, with the involvements of that
+    authority and its partner agencies; an area with involvements but no address last."""
+    by_area: dict[int, list[InvolvementView]] = {}
+    for involvement in involvements:
+        area_id = involvement.organisation.area_id
+        by_area.setdefault(area_id, []).append(views[involvement.pk])
+    periods: list[AreaPeriod] = []
+    seen: set[int] = set()
+    for address in addresses:
+        area_id = address.local_authority_id
+        periods.append(
+            AreaPeriod(
+                area=address.local_authority.name,
+                moved_in_on=address.moved_in_on,
+                moved_out_on=address.moved_out_on,
+                involvements=[] if area_id in seen else by_area.get(area_id, []),
+            )
+        )
+        seen.add(area_id)
+    elsewhere = {
+        involvement.organisation.area_id: involvement.organisation
+        for involvement in involvements
+        if involvement.organisation.area_id not in seen
+    }
+    for area_id, organisation in elsewhere.items():
+        area = organisation if organisation.is_local_authority else organisation.local_authority
+        periods.append(AreaPeriod(area.name, None, None, by_area[area_id]))
+    return periods

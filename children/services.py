@@ -77,7 +77,12 @@ def child_create(
     for name in (details.name, *details.other_names):
         kind = NameKind.CURRENT if name is details.name else name.kind
         _save(
-            Name(child=child, kind=kind, given_names=name.given_names, family_name=name.family_name)
+            Name(
+                child=child,
+                kind=kind,
+                given_names=name.given_names,
+                family_name=name.family_name,
+            )
         )
     _save(
         Address(

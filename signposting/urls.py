@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("children.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from children import views
+
+app_name = "children"
+
+urlpatterns = [
+    path("search/", views.search, name="search"),
+    path("children/<str:public_id>/", views.record_view, name="record"),
+]

@@ -1,0 +1,162 @@
+"""The practitioner's journey: search, choose a result, say why, see who is working with the child.
+
+Every lookup runs under audit.lookup.audited_lookup: the read and its audit
+event commit together, and the page renders only afterwards.
+"""
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_http_methods
+
+from accounts.capabilities import Capability
+from accounts.decorators import requires
+from audit.lookup import audited_lookup
+from audit.models import Action
+from audit.services import record
+from children import selectors
+from children.forms import Reason, ReasonForm, SearchForm
+from children.identifiers import is_valid_public_id
+from children.ratelimit import lookup_allowed
+from children.search import MAX_RESULTS, find_children
+
+# The public ids the user's latest search showed: the only records they may open next.
+RESULTS_KEY = "search_results"
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.SEARCH_CHILDREN)
+def search(request: HttpRequest) -> HttpResponse:
+    """The search form (GET), and a search (POST: names never travel in the URL)."""
+    if request.method == "GET":
+        return render(request, "children/search.html", {"form": SearchForm()})
+    form = SearchForm(request.POST)
+    if not form.is_valid():
+        # Not a search: nothing is read, nothing is shown but the form and its errors.
+        return render(request, "children/search.html", {"form": form})
+    return _run_search(request, form)
+
+
+@audited_lookup
+def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
+    if not lookup_allowed(user=request.user):
+        return _rate_limited(request, criteria=form.criteria())
+    criteria = form.cleaned_data
+    outcome = find_children(
+        family_name=criteria["family_name"],
+        given_name=criteria["given_name"],
+        date_of_birth=criteria["date_of_birth"],
+        postcode=criteria["postcode"],
+        sex=criteria["sex"],
+        nhs_number=criteria["nhs_number"],
+    )
+    results = (
+        []
+        if outcome.too_many
+        else selectors.search_results(child_ids=outcome.child_ids, viewer=request.user)
+    )
+    record(
+        request=request,
+        action=Action.SEARCH,
+        children=[result.public_id for result in results],
+        criteria=form.criteria(),
+        result_count=len(results),
+        outcome="too_many" if outcome.too_many else "allowed",
+    )
+    request.session[RESULTS_KEY] = [r.public_id for r in results if not r.restricted_contact]
+    return TemplateResponse(
+        request,
+        "children/search.html",
+        {
+            "form": form,
+            "searched": True,
+            "results": results,
+            "too_many": outcome.too_many,
+            "max_results": MAX_RESULTS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.SEARCH_CHILDREN)
+def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A result, opened: first the reason (GET asks the question), then the record (POST)."""
+    if not is_valid_public_id(public_id):
+        raise Http404
+    if public_id not in request.session.get(RESULTS_KEY, []):
+        # Not from this user's latest search: a guessed, shared or stale link, or a
+        # restricted result (never offered to open).
+        return _refuse(request, public_id, "not_in_search_results")
+    if request.method == "GET":
+        # The question only: nothing about the child is read or shown until a reason is given.
+        return render(
+            request, "children/reason.html", {"form": ReasonForm(), "public_id": public_id}
+        )
+    return _open_record(request, public_id)
+
+
+@audited_lookup
+def _open_record(request: HttpRequest, public_id: str) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        record(
+            request=request, action=Action.ACCESS_DENIED, children=[public_id], outcome="no_reason"
+        )
+        return TemplateResponse(
+            request, "children/reason.html", {"form": form, "public_id": public_id}
+        )
+    child = selectors.child_for_viewer(public_id=public_id, viewer=request.user)
+    if child is None:  # purged since the search
+        return _denied(request, public_id, "no_such_record")
+    if not selectors.can_open(child=child, viewer=request.user):  # shielded since the search
+        contact = selectors.restricted_contact(child.shielded_by)
+        return _denied(request, public_id, "shielded", contact=contact)
+    if not lookup_allowed(user=request.user):
+        return _rate_limited(request, children=[public_id])
+    child_record = selectors.child_record(child=child, viewer=request.user)
+    reason = Reason(form.cleaned_data["reason"])
+    record(
+        request=request,
+        action=Action.RECORD_VIEW,
+        children=[child],
+        reason_code=reason.value,
+        reason_text=form.cleaned_data["details"],
+    )
+    return TemplateResponse(
+        request, "children/record.html", {"record": child_record, "reason": reason.label}
+    )
+
+
+@audited_lookup
+def _refuse(request: HttpRequest, public_id: str, why: str) -> HttpResponse:
+    return _denied(request, public_id, why)
+
+
+def _denied(request: HttpRequest, public_id: str, why: str, contact: str = "") -> HttpResponse:
+    record(
+        request=request,
+        action=Action.ACCESS_DENIED,
+        children=[public_id],
+        outcome="denied",
+        detail={"why": why},
+    )
+    return TemplateResponse(
+        request, "children/denied.html", {"why": why, "contact": contact}, status=403
+    )
+
+
+def _rate_limited(request: HttpRequest, *, criteria=None, children=()) -> HttpResponse:
+    record(
+        request=request,
+        action=Action.RATE_LIMITED,
+        children=children,
+        criteria=criteria,
+        outcome="denied",
+    )
+    return TemplateResponse(
+        request,
+        "children/rate_limited.html",
+        {"limit": settings.LOOKUPS_PER_HOUR},
+        status=429,
+    )
