@@ -14,3 +14,8 @@ def last_event() -> AuditEvent:
 def head_sequence() -> int:
     event = last_event()
     return event.sequence if event else 0
+
+
+def events_about(public_id: str):
+    """Events concerning a child, through the indexed link table (as the auditor reports do)."""
+    return events().filter(child_links__child_public_id=public_id)

@@ -20,8 +20,10 @@ from audit.models import Action
 from children import imports
 from children.identifiers import is_valid_public_id
 from children.imports import COLUMNS, MAX_LINE_BYTES, import_rows, parse_bytes, parse_file
+from children.matching import phonetic
 from children.models import Address, Child, Involvement, Name, NameKind, SourceRecord
 from children.retention import retention_ends_on
+from children.search import find_children
 from tests.audit.helpers import events, last_event
 from tests.factories import make_area, make_partner, make_user
 
@@ -933,3 +935,38 @@ def test_the_file_hash_is_the_sha256_of_its_bytes(areas, tmp_path):
     path.write_bytes(csv_bytes([make_row()]))
     report = import_rows(rows=parse_file(path), source="lcs")
     assert report.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- Search keys --------------------------------------------------------------------------
+
+
+def test_imported_names_and_addresses_carry_their_search_keys(areas):
+    import_csv([make_row(other_names="O'Neill-Byrne, Aoife Mary")])
+    child = child_of("C1")
+    keys = {
+        (n.kind, n.family_key, n.given_key, n.family_sound, n.date_of_birth)
+        for n in child.names.all()
+    }
+    assert keys == {
+        ("current", "byrne", "aoife", phonetic("byrne"), child.date_of_birth),
+        ("previous", "oneillbyrne", "aoife", phonetic("oneillbyrne"), child.date_of_birth),
+    }
+    assert child.addresses.get().outward_code == "NW1"
+
+
+def test_a_corrected_date_of_birth_moves_every_name_to_the_new_search_block(areas):
+    import_csv([make_row(other_names="Smith, Aoife")])
+    corrected = ago(years=5)
+    import_csv([make_row(other_names="Smith, Aoife", date_of_birth=corrected)])
+    child = child_of("C1")
+    assert child.date_of_birth.isoformat() == corrected
+    assert {name.date_of_birth.isoformat() for name in child.names.all()} == {corrected}
+    assert find_children(family_name="Smith", date_of_birth=child.date_of_birth).child_ids == [
+        child.pk
+    ]
+
+
+def test_a_new_postcode_moves_the_address_to_the_new_outward_code(areas):
+    import_csv([make_row()])
+    import_csv([make_row(postcode="NW5 1TL")])
+    assert child_of("C1").addresses.get().outward_code == "NW5"

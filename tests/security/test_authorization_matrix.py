@@ -50,6 +50,10 @@ SIGNED_IN_FORBIDDEN = {
     "operator": FORBIDDEN,
 }
 AUDITORS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "auditor": OK})
+SEARCHERS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "practitioner": OK, "data_manager": OK})
+# A record opens only from the user's own latest search results: asked for directly,
+# every signed-in user is refused (and a searcher's attempt is audited as access_denied).
+RECORD = "/children/7KQ-4M2-PXA/"
 
 # (url name, path, method) -> {role: status}
 MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
@@ -89,6 +93,13 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     # The auditor workspace: auditors only.
     ("audit:events", "/audit/", "GET"): AUDITORS_ONLY,
     ("audit:events", "/audit/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    # Finding a child: practitioners and data managers.
+    ("children:search", "/search/", "GET"): SEARCHERS_ONLY,
+    ("children:search", "/search/", "POST"): SEARCHERS_ONLY,
+    ("children:search", "/search/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("children:record", RECORD, "GET"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
+    ("children:record", RECORD, "POST"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
+    ("children:record", RECORD, "DELETE"): every(NOT_ALLOWED, locked=REDIRECT),
 }
 
 # Admin views reached only through a model's change list (add, change,

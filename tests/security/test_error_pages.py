@@ -16,7 +16,7 @@ def assert_leaks_nothing(html: str) -> None:
 
 
 def test_404_is_a_govuk_page_and_leaks_nothing(client):
-    response = client.get("/children/no-such-thing/?q=sentinel-secret")
+    response = client.get("/no-such-page/?q=sentinel-secret")
     assert response.status_code == 404
     html = response.content.decode()
     assert "Page not found" in html
