@@ -1,0 +1,94 @@
+"""A practitioner finds a child with a misspelt surname, says why, sees the lead professional's
+phone number; an auditor then finds that view in the audit trail. Every page passes axe."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Organisation
+from signposting.management.commands.seed_demo import DEMO_PASSWORD
+from tests.browser.conftest import assert_accessible
+from tests.factories import make_child
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture
+def child(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo", "--allow-outside-demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    westminster = Organisation.objects.get(ons_code="E09000033")
+    return make_child(
+        area=westminster,
+        given_names="Maisie",
+        family_name="Wojcikowska",
+        date_of_birth=date(2017, 9, 14),
+        lead_professional=True,
+    )
+
+
+def sign_in(page, username: str) -> None:
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Email address").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(page.base_url + "/")
+
+
+def test_practitioner_finds_a_child_and_an_auditor_sees_the_view(page, child):
+    sign_in(page, "practitioner@westminster.demo.example")
+    page.get_by_role("link", name="Find a child", exact=True).first.click()
+    page.wait_for_url("**/search/")
+    assert_accessible(page)
+
+    # Too little first: the error summary.
+    page.get_by_label("Family name").fill("Wojcikowska")
+    page.get_by_role("button", name="Search").click()
+    assert "Enter the NHS number" in page.locator(".govuk-error-summary").inner_text()
+    assert page.title().startswith("Error: ")
+    assert_accessible(page)
+
+    page.get_by_label("Family name").fill("Wojcikowski")  # misspelt
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Month").fill("9")
+    page.get_by_label("Year").fill("2017")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_selector("h2:has-text('Search results')")
+    assert "search" not in page.url.split("/search/")[-1]  # nothing in the URL
+    assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "search-results.png"), full_page=True)
+
+    page.get_by_role("link", name="Maisie Wojcikowska").click()
+    page.wait_for_selector("h1:has-text('Why do you need to see this child')")
+    assert "Wojcikowska" not in page.content()
+    assert_accessible(page)
+    page.get_by_role("button", name="Continue to the record").click()
+    assert "Select why you need" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
+
+    page.get_by_label("Assessment").check()
+    page.get_by_role("button", name="Continue to the record").click()
+    page.wait_for_selector("h1:has-text('Maisie Wojcikowska')")
+    lead = page.locator(".govuk-summary-card", has_text="Lead professional").first
+    assert "020 7946 0001" in lead.inner_text()
+    assert_accessible(page)
+    page.screenshot(path=str(SCREENSHOTS / "record.png"), full_page=True)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("h1:has-text('You have signed out')")
+
+    sign_in(page, "auditor@westminster.demo.example")
+    page.goto(page.base_url + "/audit/")
+    page.get_by_label("Child's public ID").fill(child.public_id)
+    page.get_by_role("button", name="Apply filters").click()
+    rows = page.locator("tbody tr")
+    first = rows.first.inner_text()
+    assert "Record view" in first
+    assert "practitioner@westminster.demo.example" in first
+    assert "assessment" in first
+    assert_accessible(page)
