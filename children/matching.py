@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import jellyfish
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 # Letters that Unicode does not decompose into a base letter and an accent.
 _FOLD = str.maketrans(
@@ -104,12 +104,20 @@ class Candidate:
     outward_codes: frozenset[str] = frozenset()
 
 
+# A single slip (one letter wrong, missing or extra, or two neighbours swapped) scores at
+# least this: Jaro-Winkler alone marks down short names harshly ("Lwa" for "Law": 0.56).
+ONE_SLIP = 0.9
+
+
 def similarity(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
     if a == b:
         return 1.0
-    return JaroWinkler.similarity(a, b)
+    value = JaroWinkler.similarity(a, b)
+    if value < ONE_SLIP and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return ONE_SLIP
+    return value
 
 
 def score(query: Query, candidate: Candidate) -> tuple[bool, float]:

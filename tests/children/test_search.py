@@ -96,3 +96,17 @@ def test_at_most_ten_results_and_a_signal_to_refine():
     outcome = find_children(family_name="Taylor", date_of_birth=DOB)
     assert len(outcome.child_ids) == MAX_RESULTS
     assert outcome.too_many
+
+
+@pytest.mark.parametrize(
+    ("recorded", "typed"),
+    [("Law", "Lwa"), ("Ojo", "Ooj"), ("Ng", "Gn"), ("Holt", "Holu")],
+)
+def test_one_slip_in_a_short_family_name_still_finds_the_child(recorded, typed):
+    child = make_child(given_names="Ivy", family_name=recorded, date_of_birth=DOB)
+    assert first(family_name=typed, given_name="Iyv", date_of_birth=DOB) == child.pk
+
+
+def test_a_short_family_name_that_is_nothing_alike_is_not_a_match():
+    make_child(given_names="Ivy", family_name="Li", date_of_birth=DOB)
+    assert find_children(family_name="Ng", given_name="Ivy", date_of_birth=DOB).child_ids == []

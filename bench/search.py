@@ -1,0 +1,570 @@
+"""Search speed and quality on PostgreSQL: the selector, a raw blocking query, and the whole
+audited request through gunicorn.
+
+1. Makes sure the database holds at least N synthetic children (`seed_demo --children N`).
+2. Holds back Q children, drawn at random, and writes one typo query for each, cycling
+   through the kinds practitioners make: a one-letter edit, transposed letters, a
+   missing hyphen or apostrophe, accents, a previous or alias name, the date of birth's
+   day and month swapped, typos in both names, and a one-digit slip in the date.
+3. Times children.search.find_children (the project's real selector, all names and
+   rules) on every query: p50/p95, recall@10 (the child among the results) and
+   right-first (the child ranked first).
+4. Times, in the same run, the raw baseline of the issue: one SQL query blocking on the
+   date of birth (and its day/month swap) and Jaro-Winkler in Python over the block.
+5. Starts gunicorn (2 workers, the production settings and middleware), signs in 16
+   practitioners, and posts the queries to /search/ from 16 concurrent connections for
+   --http-seconds: requests per second, p50/p99, status codes; then checks that there is
+   exactly one `search` audit event per answered request and that the chain verifies.
+
+PostgreSQL only. Run from the repository root:
+
+    .venv/bin/python bench/search.py                          # 1,000,000 children
+    .venv/bin/python bench/search.py --children 5000000 --skip-http
+    .venv/bin/python bench/search.py --database signposting_seedbench --queries 2000
+
+The database (default signposting_seedbench, shared with bench/seed.py --keep) gets the
+bench users, their sessions and audit events: never point it at data you care about.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = "postgres://postgres@127.0.0.1:5432"
+KINDS = (
+    "one_letter_edit",
+    "transposed_letters",
+    "missing_hyphen_or_apostrophe",
+    "accents",
+    "previous_or_alias_name",
+    "day_month_swapped",
+    "typos_in_both_names",
+    "one_digit_date_slip",
+)
+BENCH_USERS = 16
+TARGETS = {
+    "recall": 0.98,
+    "first": 0.90,
+    "p95_ms": {1_000_000: 5.0, 5_000_000: 10.0},
+    "rps": 250,
+    "p99_http_ms": 100.0,
+}
+
+
+def environment(database: str) -> None:
+    """What manage.py, gunicorn and this process need: production settings, bench values."""
+    os.environ["DATABASE_URL"] = f"{SERVER}/{database}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "signposting.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-throwaway-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+
+def setup_django() -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def ensure_children(database: str, children: int) -> int:
+    import psycopg
+
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+        ).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{database}"')
+    env = {**os.environ, "DATABASE_URL": f"{SERVER}/{database}"}
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*manage, "createcachetable"], cwd=ROOT, env=env, check=True)
+    with psycopg.connect(f"{SERVER}/{database}") as conn:
+        have = conn.execute("SELECT count(*) FROM children_child").fetchone()[0]
+    if have < children:
+        print(f"seeding {children:,} children (have {have:,}) ...", flush=True)
+        subprocess.run(
+            [*manage, "seed_demo", "--children", str(children), "--allow-outside-demo"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    with psycopg.connect(f"{SERVER}/{database}", autocommit=True) as conn:
+        conn.execute("ANALYZE children_name")
+        conn.execute("ANALYZE children_address")
+        return conn.execute("SELECT count(*) FROM children_child").fetchone()[0]
+
+
+# --- Typo queries --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypoQuery:
+    child_id: int
+    kind: str
+    family_name: str
+    given_name: str
+    date_of_birth: date
+
+
+def _edit(rng: random.Random, name: str) -> str:
+    letters = [i for i, c in enumerate(name) if c.isalpha()]
+    if len(letters) < 3:
+        return name + "e"
+    i = rng.choice(letters[1:])
+    replacement = rng.choice([c for c in "aeiourstnl" if c != name[i].lower()])
+    return name[:i] + replacement + name[i + 1 :]
+
+
+def _transpose(rng: random.Random, name: str) -> str:
+    pairs = [i for i in range(1, len(name) - 1) if name[i].isalpha() and name[i + 1].isalpha()] or [
+        0
+    ]
+    i = rng.choice(pairs)
+    return name[:i] + name[i + 1] + name[i] + name[i + 2 :] if len(name) > 2 else name
+
+
+_ACCENT = {"a": "á", "e": "é", "i": "í", "o": "ö", "u": "ü", "c": "ç", "n": "ñ"}
+
+
+def _accent(name: str) -> str:
+    for i, c in enumerate(name):
+        if c.lower() in _ACCENT:
+            return name[:i] + _ACCENT[c.lower()] + name[i + 1 :]
+    return name.upper()
+
+
+def _swap(dob: date) -> date:
+    if dob.day <= 12 and dob.day != dob.month:
+        return dob.replace(day=dob.month, month=dob.day)
+    return dob
+
+
+def _slip(rng: random.Random, dob: date) -> date:
+    """The date with one digit of its day or month (DDMM) mistyped, still a real date."""
+    for _ in range(50):
+        text = dob.strftime("%Y%m%d")
+        position = rng.choice((4, 5, 6, 7))
+        digit = rng.choice([d for d in "0123456789" if d != text[position]])
+        text = text[:position] + digit + text[position + 1 :]
+        try:
+            slipped = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            continue
+        if slipped <= date.today():
+            return slipped
+    return dob
+
+
+def typo_queries(count: int, seed: int) -> list[TypoQuery]:
+    from children.models import Child, Name
+
+    rng = random.Random(seed)
+    low, high = (
+        Child.objects.order_by("pk").values_list("pk", flat=True).first(),
+        Child.objects.order_by("-pk").values_list("pk", flat=True).first(),
+    )
+    picked: list[int] = []
+    while len(picked) < count * 2:
+        picked.extend(rng.sample(range(low, high + 1), min(count * 2, high - low + 1)))
+    names: dict[int, list[tuple[str, str, str]]] = {}
+    for child_id, kind, given, family in Name.objects.filter(child_id__in=picked).values_list(
+        "child_id", "kind", "given_names", "family_name"
+    ):
+        names.setdefault(child_id, []).append((kind, given, family))
+    dobs = dict(Child.objects.filter(pk__in=picked).values_list("pk", "date_of_birth"))
+    queries: list[TypoQuery] = []
+    with_other = [c for c in picked if c in names and len(names[c]) > 1]
+    with_punctuation = [
+        c for c in picked if c in names and re.search(r"[-' ]", names[c][0][2] + names[c][0][1])
+    ]
+    position = 0
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        pool = (
+            with_other
+            if kind == "previous_or_alias_name"
+            else with_punctuation
+            if kind == "missing_hyphen_or_apostrophe" and with_punctuation
+            else picked
+        )
+        child_id = pool[(position + i) % len(pool)]
+        position += 1
+        if child_id not in names:
+            continue
+        current = next((n for n in names[child_id] if n[0] == "current"), names[child_id][0])
+        _, given, family = current
+        given = given.split()[0]
+        dob = dobs[child_id]
+        if kind == "one_letter_edit":
+            family = _edit(rng, family)
+        elif kind == "transposed_letters":
+            family = _transpose(rng, family)
+        elif kind == "missing_hyphen_or_apostrophe":
+            family = re.sub(r"[-' ]", "", family) if re.search(r"[-' ]", family) else family
+            given = re.sub(r"[-' ]", "", given)
+        elif kind == "accents":
+            family = _accent(family)
+        elif kind == "previous_or_alias_name":
+            other = next(n for n in names[child_id] if n[0] != "current")
+            given, family = other[1].split()[0], other[2]
+        elif kind == "day_month_swapped":
+            dob = _swap(dob)
+        elif kind == "typos_in_both_names":
+            family, given = _edit(rng, family), _transpose(rng, given)
+        elif kind == "one_digit_date_slip":
+            dob = _slip(rng, dob)
+        queries.append(TypoQuery(child_id, kind, family, given, dob))
+    return queries
+
+
+# --- The selector and the raw baseline ---------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def run_selector(queries: list[TypoQuery]) -> dict:
+    from children.search import find_children
+
+    for query in queries[:50]:  # warm the cache, as a running service is
+        find_children(
+            family_name=query.family_name,
+            given_name=query.given_name,
+            date_of_birth=query.date_of_birth,
+        )
+    times, found, first, too_many = [], 0, 0, 0
+    misses: list[TypoQuery] = []
+    by_kind: dict[str, list[int]] = {}
+    for query in queries:
+        start = time.perf_counter()
+        outcome = find_children(
+            family_name=query.family_name,
+            given_name=query.given_name,
+            date_of_birth=query.date_of_birth,
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        hit = query.child_id in outcome.child_ids
+        found += hit
+        first += bool(outcome.child_ids) and outcome.child_ids[0] == query.child_id
+        too_many += outcome.too_many
+        by_kind.setdefault(query.kind, []).append(hit)
+        if not hit:
+            misses.append(query)
+    return {
+        "p50": statistics.median(times),
+        "p95": percentile(times, 95),
+        "recall": found / len(queries),
+        "first": first / len(queries),
+        "too_many": too_many,
+        "by_kind": {kind: sum(hits) / len(hits) for kind, hits in by_kind.items()},
+        "misses": misses,
+    }
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return re.sub(r"[^a-z]", "", "".join(c for c in text if not unicodedata.combining(c)))
+
+
+def run_raw(queries: list[TypoQuery]) -> dict:
+    """The issue's baseline: block on the date of birth (and its swap), Jaro-Winkler in Python."""
+    from django.db import connection
+    from rapidfuzz.distance import JaroWinkler
+
+    sql = (
+        "SELECT child_id, family_name, given_names FROM children_name WHERE date_of_birth = ANY(%s)"
+    )
+    times = []
+    with connection.cursor() as cursor:
+        for query in queries[:50] + queries:
+            start = time.perf_counter()
+            dob = query.date_of_birth
+            cursor.execute(sql, [[dob, _swap(dob)]])
+            family, given = _fold(query.family_name), _fold(query.given_name)
+            best = {}
+            for child_id, row_family, row_given in cursor.fetchall():
+                value = 0.6 * JaroWinkler.similarity(family, _fold(row_family)) + 0.4 * (
+                    JaroWinkler.similarity(given, _fold(row_given.split()[0] if row_given else ""))
+                )
+                if value > best.get(child_id, 0):
+                    best[child_id] = value
+            sorted(best.items(), key=lambda item: -item[1])[:10]
+            times.append((time.perf_counter() - start) * 1000)
+    times = times[50:]
+    return {"p50": statistics.median(times), "p95": percentile(times, 95)}
+
+
+# --- Through gunicorn ----------------------------------------------------------------------
+
+
+def bench_sessions(database: str) -> list[tuple[str, str]]:
+    """(sessionid, csrftoken) for BENCH_USERS practitioners, signed in through Django."""
+    from django.test import Client
+
+    from accounts.models import Organisation, Role, User
+
+    area = Organisation.objects.filter(kind="local_authority").order_by("pk").first()
+    sessions = []
+    for n in range(BENCH_USERS):
+        user, _ = User.objects.get_or_create(
+            username=f"bench-searcher-{n}@bench.invalid",
+            defaults={
+                "email": f"bench-searcher-{n}@bench.invalid",
+                "role": Role.PRACTITIONER,
+                "organisation": area,
+                "first_name": "Bench",
+                "last_name": f"Searcher {n}",
+            },
+        )
+        client = Client()
+        client.force_login(user)
+        sessions.append(client.cookies["sessionid"].value)
+    return sessions
+
+
+async def _request(port: int, raw: bytes) -> tuple[int, bytes, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw)
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, head, body
+
+
+def _get(path: str, cookie: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+
+def _post(path: str, cookie: str, body: str) -> bytes:
+    payload = body.encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    ).encode() + payload
+
+
+async def _load(port: int, sessions: list[str], queries: list[TypoQuery], seconds: float) -> dict:
+    from urllib.parse import urlencode
+
+    cookies = []
+    for session in sessions:
+        status, head, body = await _request(port, _get("/search/", f"sessionid={session}"))
+        if status != 200:
+            raise SystemExit(f"GET /search/ answered {status}: is the bench user signed in?")
+        csrf = re.search(rb"csrftoken=([^;]+)", head).group(1).decode()
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+        cookies.append((f"sessionid={session}; csrftoken={csrf}", token))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+
+    async def worker(index: int) -> None:
+        cookie, token = cookies[index]
+        n = index
+        while time.perf_counter() < deadline:
+            query = queries[n % len(queries)]
+            n += len(cookies)
+            body = urlencode(
+                {
+                    "csrfmiddlewaretoken": token,
+                    "family_name": query.family_name,
+                    "given_name": query.given_name,
+                    "dob_day": query.date_of_birth.day,
+                    "dob_month": query.date_of_birth.month,
+                    "dob_year": query.date_of_birth.year,
+                }
+            )
+            start = time.perf_counter()
+            status, _, _ = await _request(port, _post("/search/", cookie, body))
+            latencies.append((time.perf_counter() - start) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(len(cookies))))
+    elapsed = time.perf_counter() - start
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies),
+        "p99": percentile(latencies, 99),
+        "statuses": statuses,
+    }
+
+
+def run_http(database: str, queries: list[TypoQuery], seconds: float, workers: int) -> dict:
+    from django.db import connection
+
+    from audit.verify import verify_chain
+
+    port = 18000 + os.getpid() % 1000
+    sessions = bench_sessions(database)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{SERVER}/{database}",
+        "DEBUG": "false",
+        "SIGNPOSTING_DEMO": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOOKUPS_PER_HOUR": "1000000000",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    gunicorn = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "signposting.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--backlog",
+            "256",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                asyncio.run(_request(port, _get("/healthz", "")))
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        def head() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT coalesce(max(sequence), 0) FROM audit_auditevent")
+                return cursor.fetchone()[0]
+
+        asyncio.run(_load(port, sessions, queries, 3))  # warm-up: connections, caches
+        before = head()
+        result = asyncio.run(_load(port, sessions, queries, seconds))
+        after = head()
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=30)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM audit_auditevent WHERE sequence > %s AND sequence <= %s"
+            " AND action = 'search'",
+            [before, after],
+        )
+        searches = cursor.fetchone()[0]
+    answered = result["statuses"].get(200, 0)
+    result["audit_search_events"] = searches
+    result["one_event_per_request"] = searches == answered and after - before == answered
+    start = time.perf_counter()
+    report = verify_chain()
+    result["verify_ok"] = report.ok
+    result["verify_seconds"] = time.perf_counter() - start
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default="signposting_seedbench")
+    parser.add_argument("--children", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--http-seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--show-misses", action="store_true", help="print the missed queries")
+    args = parser.parse_args()
+
+    environment(args.database)
+    count = ensure_children(args.database, args.children)
+    setup_django()
+    queries = typo_queries(args.queries, args.seed)
+    load = os.getloadavg()[0]
+    print(
+        f"database {args.database}: {count:,} children; {len(queries)} held-back typo queries;"
+        f" {os.cpu_count()} CPUs, load average {load:.2f}"
+    )
+    selector = run_selector(queries)
+    raw = run_raw(queries)
+    print(
+        f"search selector: p50 {selector['p50']:.2f} ms, p95 {selector['p95']:.2f} ms;"
+        f" recall@10 {selector['recall']:.3f}, right child first {selector['first']:.3f}"
+        f" ({selector['too_many']} answered 'refine your search')"
+    )
+    for kind, recall in selector["by_kind"].items():
+        print(f"  recall@10 {kind:30} {recall:.3f}")
+    if args.show_misses:
+        from children.models import Name
+
+        for miss in selector["misses"]:
+            recorded = list(
+                Name.objects.filter(child_id=miss.child_id).values_list(
+                    "given_names", "family_name", "date_of_birth"
+                )
+            )
+            print(f"  missed {miss}: recorded {recorded}")
+    print(
+        f"raw blocking query + Jaro-Winkler: p50 {raw['p50']:.2f} ms, p95 {raw['p95']:.2f} ms;"
+        f" selector/raw at p95: {selector['p95'] / raw['p95']:.2f}x"
+    )
+    target_p95 = TARGETS["p95_ms"][1_000_000 if count <= 1_500_000 else 5_000_000]
+    print(
+        "targets: recall {} ({}), first {} ({}), p95 <= {} ms ({}), within 3x of raw ({})".format(
+            TARGETS["recall"],
+            "met" if selector["recall"] >= TARGETS["recall"] else "NOT met",
+            TARGETS["first"],
+            "met" if selector["first"] >= TARGETS["first"] else "NOT met",
+            target_p95,
+            "met" if selector["p95"] <= target_p95 else "NOT met",
+            "met" if selector["p95"] <= 3 * raw["p95"] else "NOT met",
+        )
+    )
+    if args.skip_http:
+        return
+    http = run_http(args.database, queries, args.http_seconds, args.workers)
+    print(
+        f"audited POST /search/ through gunicorn ({args.workers} workers, {BENCH_USERS}"
+        f" connections, {args.http_seconds:.0f} s): {http['requests']} requests,"
+        f" {http['rps']:.0f}/s, p50 {http['p50']:.1f} ms, p99 {http['p99']:.1f} ms,"
+        f" statuses {http['statuses']}"
+    )
+    print(
+        f"audit: {http['audit_search_events']} search events for"
+        f" {http['statuses'].get(200, 0)} answered requests"
+        f" ({'exactly one each' if http['one_event_per_request'] else 'MISMATCH'});"
+        f" verify_chain ok={http['verify_ok']} ({http['verify_seconds']:.1f} s)"
+    )
+    print(
+        "targets: >= {}/s ({}), p99 <= {} ms ({})".format(
+            TARGETS["rps"],
+            "met" if http["rps"] >= TARGETS["rps"] else "NOT met",
+            TARGETS["p99_http_ms"],
+            "met" if http["p99"] <= TARGETS["p99_http_ms"] else "NOT met",
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
