@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.models import Action, AuditEvent
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,16 @@ def event_page(
         newer_than=rows[0].sequence if rows and has_newer else None,
         older_than=rows[-1].sequence if rows and has_older else None,
     )
+
+
+def latest_search_results(*, user_id: int) -> list[str]:
+    """The public ids the user's latest search showed, from the trail itself: a record opens
+    only from there, so every record view follows a recorded search. (A search whose audit
+    write failed showed nothing and opens nothing.)"""
+    children = (
+        AuditEvent.objects.filter(actor_id=user_id, action=Action.SEARCH)
+        .order_by("-occurred_at", "-sequence")
+        .values_list("children", flat=True)
+        .first()
+    )
+    return list(children or [])

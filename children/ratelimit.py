@@ -19,10 +19,9 @@ def lookup_allowed(*, user: User) -> bool:
     """
     window = int(time.time() // WINDOW_SECONDS)
     key = f"lookups:{user.pk}:{window}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
     try:
         count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 60)
-        count = 1
+    except ValueError:  # the first lookup of the hour (or the counter expired)
+        # 1 if this worker added it, else another worker added it first: count on top.
+        count = 1 if cache.add(key, 1, timeout=WINDOW_SECONDS + 60) else cache.incr(key)
     return count <= settings.LOOKUPS_PER_HOUR

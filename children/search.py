@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from children.identifiers import outward_code
@@ -31,7 +31,7 @@ from children.matching import (
     phonetic,
     score,
 )
-from children.models import Address, Child, Name
+from children.models import Address, Child
 
 MAX_RESULTS = 10
 STRONG = 0.85
@@ -103,18 +103,37 @@ def find_children(
     )
 
 
+# Every search runs one of these: plain SQL on the search keys, no ORM compilation.
+_BY_DATE = (
+    "SELECT child_id, family_key, given_key, date_of_birth FROM children_name"
+    " WHERE date_of_birth IN ({close})"
+)
+_SLIPPED = " OR (date_of_birth IN ({slipped}) AND family_sound = %s)"
+_BY_OUTWARD_CODE = (
+    "SELECT child_id, family_key, given_key, date_of_birth FROM children_name WHERE child_id IN"
+    " (SELECT child_id FROM children_address WHERE outward_code = %s)"
+)
+
+
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 def _block(query: Query) -> list[tuple[int, str, str, date]]:
-    names = Name.objects.values_list(*_NAME_COLUMNS)
     if query.date_of_birth is not None:
         close, slipped = dob_variants(query.date_of_birth)
         oldest = timezone.localdate() - OLDEST
-        slipped = {day for day in slipped if day >= oldest}
-        block = Q(date_of_birth__in=close)
+        close = sorted(close)
+        slipped = sorted(day for day in slipped if day >= oldest)
+        sql, params = _BY_DATE.format(close=_placeholders(close)), [*close]
         if slipped:
-            block |= Q(date_of_birth__in=slipped, family_sound=phonetic(query.family_key))
-        return list(names.filter(block))
-    children = Address.objects.filter(outward_code=query.outward_code).values("child_id")
-    return list(names.filter(child_id__in=children))
+            sql += _SLIPPED.format(slipped=_placeholders(slipped))
+            params += [*slipped, phonetic(query.family_key)]
+    else:
+        sql, params = _BY_OUTWARD_CODE, [query.outward_code]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _with_tie_breaks(

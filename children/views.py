@@ -14,15 +14,14 @@ from accounts.capabilities import Capability
 from accounts.decorators import requires
 from audit.lookup import audited_lookup
 from audit.models import Action
+from audit.selectors import latest_search_results
 from audit.services import record
 from children import selectors
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
+from children.models import Child
 from children.ratelimit import lookup_allowed
 from children.search import MAX_RESULTS, find_children
-
-# The public ids the user's latest search showed: the only records they may open next.
-RESULTS_KEY = "search_results"
 
 
 @require_http_methods(["GET", "POST"])
@@ -64,7 +63,6 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
         result_count=len(results),
         outcome="too_many" if outcome.too_many else "allowed",
     )
-    request.session[RESULTS_KEY] = [r.public_id for r in results if not r.restricted_contact]
     return TemplateResponse(
         request,
         "children/search.html",
@@ -84,34 +82,33 @@ def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
     """A result, opened: first the reason (GET asks the question), then the record (POST)."""
     if not is_valid_public_id(public_id):
         raise Http404
-    if public_id not in request.session.get(RESULTS_KEY, []):
-        # Not from this user's latest search: a guessed, shared or stale link, or a
-        # restricted result (never offered to open).
+    if public_id not in latest_search_results(user_id=request.user.pk):
+        # Not from this user's latest search: a guessed, shared or stale link.
         return _refuse(request, public_id, "not_in_search_results")
+    child = selectors.child_for_viewer(public_id=public_id, viewer=request.user)
+    if child is None:  # purged since the search
+        return _refuse(request, public_id, "no_such_record")
+    if not selectors.can_open(child=child, viewer=request.user):
+        # A restricted result: listed, never opened. (Or shielded since the search.)
+        contact = selectors.restricted_contact(child.shielded_by)
+        return _refuse(request, public_id, "shielded", contact=contact)
     if request.method == "GET":
-        # The question only: nothing about the child is read or shown until a reason is given.
+        # The question only: nothing about the child is shown until a reason is given.
         return render(
             request, "children/reason.html", {"form": ReasonForm(), "public_id": public_id}
         )
-    return _open_record(request, public_id)
+    return _open_record(request, child)
 
 
 @audited_lookup
-def _open_record(request: HttpRequest, public_id: str) -> HttpResponse:
+def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
+    public_id = child.public_id
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        record(
-            request=request, action=Action.ACCESS_DENIED, children=[public_id], outcome="no_reason"
-        )
+        record(request=request, action=Action.ACCESS_DENIED, children=[child], outcome="no_reason")
         return TemplateResponse(
             request, "children/reason.html", {"form": form, "public_id": public_id}
         )
-    child = selectors.child_for_viewer(public_id=public_id, viewer=request.user)
-    if child is None:  # purged since the search
-        return _denied(request, public_id, "no_such_record")
-    if not selectors.can_open(child=child, viewer=request.user):  # shielded since the search
-        contact = selectors.restricted_contact(child.shielded_by)
-        return _denied(request, public_id, "shielded", contact=contact)
     if not lookup_allowed(user=request.user):
         return _rate_limited(request, children=[public_id])
     child_record = selectors.child_record(child=child, viewer=request.user)
@@ -129,8 +126,8 @@ def _open_record(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @audited_lookup
-def _refuse(request: HttpRequest, public_id: str, why: str) -> HttpResponse:
-    return _denied(request, public_id, why)
+def _refuse(request: HttpRequest, public_id: str, why: str, contact: str = "") -> HttpResponse:
+    return _denied(request, public_id, why, contact)
 
 
 def _denied(request: HttpRequest, public_id: str, why: str, contact: str = "") -> HttpResponse:
