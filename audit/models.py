@@ -80,6 +80,13 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["actor_id", "occurred_at"], name="audit_actor_time"),
             models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
+            # A user's recent lookups: the rate limit (children.ratelimit) and the results
+            # gate (audit.selectors.latest_search_results) read this on every lookup.
+            models.Index(
+                fields=["actor_id", "occurred_at"],
+                condition=models.Q(action__in=["search", "record_view"]),
+                name="audit_lookups_by_actor",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -90,3 +90,18 @@ def latest_search_results(*, user_id: int) -> list[str]:
         .first()
     )
     return list(children or [])
+
+
+LOOKUPS = (Action.SEARCH, Action.RECORD_VIEW)
+
+
+def lookups_since(*, user_id: int, since: datetime, limit: int) -> int:
+    """How many searches and record views the user has made since `since`, counted up to
+    `limit` (the index on actor and time makes this a short range scan)."""
+    if limit <= 0:
+        return 0
+    return (
+        AuditEvent.objects.filter(actor_id=user_id, occurred_at__gte=since, action__in=LOOKUPS)
+        .values("pk")[:limit]
+        .count()
+    )

@@ -1,27 +1,24 @@
-"""Anti-harvesting: how many lookups (searches and record views) a user may make in an hour."""
+"""Anti-harvesting: how many lookups (searches and record views) a user may make in an hour.
 
-import time
+The count comes from the audit trail itself: every lookup is an audit event, written by
+whichever gunicorn worker served it, so every worker sees the same count, with nothing
+extra to write and nothing that a cache flush or a restart could reset. The window
+slides: the last 60 minutes, not the clock hour. See docs/decisions/0004.
+"""
+
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.utils import timezone
 
 from accounts.models import User
+from audit.selectors import lookups_since
 
-WINDOW_SECONDS = 60 * 60
+WINDOW = timedelta(hours=1)
 
 
 def lookup_allowed(*, user: User) -> bool:
-    """Counts one lookup for the user and says whether it is within the hourly limit.
-
-    Counters live in the shared cache (database or Redis), one per user per
-    clock hour, so every worker sees the same count. The count goes up even
-    when the answer is no: hammering does not reset anything.
-    """
-    window = int(time.time() // WINDOW_SECONDS)
-    key = f"lookups:{user.pk}:{window}"
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the first lookup of the hour (or the counter expired)
-        # 1 if this worker added it, else another worker added it first: count on top.
-        count = 1 if cache.add(key, 1, timeout=WINDOW_SECONDS + 60) else cache.incr(key)
-    return count <= settings.LOOKUPS_PER_HOUR
+    """Whether the user may make one more lookup now. Refusals are not lookups: they are
+    recorded as rate_limited events and do not push the window further out."""
+    limit = settings.LOOKUPS_PER_HOUR
+    return lookups_since(user_id=user.pk, since=timezone.now() - WINDOW, limit=limit) < limit

@@ -129,9 +129,10 @@ else:
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters must be shared by every gunicorn worker: Django's database
-# cache by default (`manage.py createcachetable`), Redis when CACHE_URL says so
-# (e.g. redis://127.0.0.1:6379/1). Never per-process memory.
+# A cache shared by every gunicorn worker: Django's database cache by default
+# (`manage.py createcachetable`), Redis when CACHE_URL says so (e.g.
+# redis://127.0.0.1:6379/1). Never per-process memory. (Lookup rate limits are
+# counted from the audit trail itself: children/ratelimit.py.)
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://signposting_cache")}
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,8 +1,9 @@
 """The practitioner's journey through /search/ and /children/<public_id>/, and its audit trail."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 import audit.services
 from accounts.models import Role
@@ -414,11 +415,35 @@ def test_lookups_beyond_the_hourly_limit_are_refused_and_recorded(
     assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 200
 
 
-def test_the_counter_lives_in_the_shared_cache_not_in_the_process(settings):
-    from django.core.cache import caches
+def test_the_count_is_the_audit_trail_so_every_worker_shares_it(
+    client, practitioner, child, settings
+):
+    settings.LOOKUPS_PER_HOUR = 2
+    # Lookups served by other workers are audit events like any other.
+    for _ in range(2):
+        audit.services.record(request=None, action=Action.SEARCH, actor=practitioner)
+    assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 429
 
-    backend = caches["default"]
-    assert backend.__class__.__module__ in (
-        "django.core.cache.backends.db",
-        "django.core.cache.backends.redis",
-    )
+
+def test_the_window_slides_lookups_over_an_hour_ago_no_longer_count(
+    client, practitioner, child, settings, monkeypatch
+):
+    settings.LOOKUPS_PER_HOUR = 2
+    an_hour_ago = timezone.now() - timedelta(minutes=61)
+    monkeypatch.setattr(audit.services.timezone, "now", lambda: an_hour_ago)
+    for _ in range(2):
+        audit.services.record(request=None, action=Action.SEARCH, actor=practitioner)
+    monkeypatch.undo()
+    assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 200
+    assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 200
+    assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 429
+
+
+def test_refusals_do_not_count_as_lookups(client, practitioner, child, settings):
+    settings.LOOKUPS_PER_HOUR = 1
+    assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 200
+    for _ in range(3):
+        assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 429
+    assert events().filter(action=Action.RATE_LIMITED).count() == 3
+    settings.LOOKUPS_PER_HOUR = 2  # as if the oldest lookup had left the window
+    assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 200
