@@ -120,6 +120,50 @@ def similarity(a: str, b: str) -> float:
     return value
 
 
+FAMILY_WEIGHT, GIVEN_WEIGHT, DOB_WEIGHT = 0.45, 0.30, 0.25
+
+
+class NameScorer:
+    """Scores recorded names against one query's names and date of birth (no tie-breaks).
+
+    Built once per search: a date-of-birth block holds a few hundred names, so the
+    query's variants and weights are worked out once, not per name.
+    """
+
+    def __init__(self, query: Query) -> None:
+        self.family_key = query.family_key
+        self.given_key = query.given_key
+        self.dob = query.date_of_birth
+        self.close, self.slipped = (
+            dob_variants(self.dob) if self.dob is not None else (frozenset(), frozenset())
+        )
+        self.total_weight = (
+            FAMILY_WEIGHT
+            + (GIVEN_WEIGHT if self.given_key else 0.0)
+            + (DOB_WEIGHT if self.dob is not None else 0.0)
+        )
+
+    def __call__(self, family_key: str, given_key: str, dob: date) -> tuple[bool, float]:
+        """(exact, score in 0..1)."""
+        family = similarity(self.family_key, family_key)
+        total = family * FAMILY_WEIGHT
+        exact = family == 1.0
+        if self.given_key:
+            given = similarity(self.given_key, given_key)
+            total += given * GIVEN_WEIGHT
+            exact = exact and given == 1.0
+        if self.dob is not None:
+            if dob == self.dob:
+                total += DOB_WEIGHT
+            else:
+                exact = False
+                if dob in self.close:
+                    total += 0.9 * DOB_WEIGHT
+                elif dob in self.slipped:
+                    total += 0.75 * DOB_WEIGHT
+        return exact, total / self.total_weight
+
+
 def score(query: Query, candidate: Candidate) -> tuple[bool, float]:
     """(exact, score in 0..1) of one candidate name against the query.
 
@@ -127,31 +171,11 @@ def score(query: Query, candidate: Candidate) -> tuple[bool, float]:
     day and month are swapped, less for a one-digit slip; postcode and sex
     break ties.
     """
-    family = similarity(query.family_key, candidate.family_key)
-    given = similarity(query.given_key, candidate.given_key) if query.given_key else None
-    parts = [(family, 0.45)]
-    if given is not None:
-        parts.append((given, 0.30))
-    dob_exact = True
-    if query.date_of_birth is not None:
-        dob = _dob_score(query.date_of_birth, candidate.date_of_birth)
-        dob_exact = dob == 1.0
-        parts.append((dob, 0.25))
-    total = sum(value * weight for value, weight in parts) / sum(w for _, w in parts)
+    exact, total = NameScorer(query)(
+        candidate.family_key, candidate.given_key, candidate.date_of_birth
+    )
     if query.outward_code:
         total += 0.02 if query.outward_code in candidate.outward_codes else -0.02
     if query.sex and candidate.sex not in ("", "unknown"):
         total += 0.01 if query.sex == candidate.sex else -0.03
-    exact = family == 1.0 and (given is None or given == 1.0) and dob_exact
     return exact, max(0.0, min(1.0, total))
-
-
-def _dob_score(asked: date, recorded: date) -> float:
-    if asked == recorded:
-        return 1.0
-    close, slipped = dob_variants(asked)
-    if recorded in close:
-        return 0.9
-    if recorded in slipped:
-        return 0.75
-    return 0.0

@@ -14,7 +14,7 @@ Scores are Jaro-Winkler on the normalised names (rapidfuzz) and the date
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -24,6 +24,7 @@ from django.utils import timezone
 from children.identifiers import outward_code
 from children.matching import (
     Candidate,
+    NameScorer,
     Query,
     dob_variants,
     first_given_key,
@@ -80,10 +81,10 @@ def find_children(
         return SearchOutcome(child_ids=[], too_many=False)
     rows = _block(query)
     # Names and date first; postcode and sex then only break ties among the close ones.
-    by_name = replace(query, outward_code="", sex="")
+    by_name = NameScorer(query)
     scored: dict[int, tuple[bool, float]] = {}
     for child_id, family_key, given_key, dob in rows:
-        result = score(by_name, Candidate(child_id, family_key, given_key, dob, ""))
+        result = by_name(family_key, given_key, dob)
         if result > scored.get(child_id, (False, -1.0)):
             scored[child_id] = result
     close = [child_id for child_id, (_, value) in scored.items() if value >= STRONG - TIE_BREAKS]
