@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from children.matching import phonetic
 from children.models import Name
 from children.search import MAX_RESULTS, find_children
 from tests.factories import make_area, make_child
@@ -110,3 +111,28 @@ def test_one_slip_in_a_short_family_name_still_finds_the_child(recorded, typed):
 def test_a_short_family_name_that_is_nothing_alike_is_not_a_match():
     make_child(given_names="Ivy", family_name="Li", date_of_birth=DOB)
     assert find_children(family_name="Ng", given_name="Ivy", date_of_birth=DOB).child_ids == []
+
+
+def test_an_alias_finds_the_child():
+    child = make_child(given_names="Oluwaseun", family_name="Adeyemi", date_of_birth=DOB)
+    Name.objects.create(child=child, kind="alias", given_names="Seun", family_name="Adams")
+    assert first(family_name="Adams", given_name="Seun", date_of_birth=DOB) == child.pk
+
+
+def test_a_past_address_postcode_still_finds_the_child_without_a_date_of_birth(amara):
+    # The outward code of any recorded address counts, not only the current one.
+    assert first(family_name="O'Brien-Okafor", given_name="Amara", postcode="SW1A 9ZZ") == (
+        amara.pk
+    )
+
+
+def test_stored_search_keys_follow_the_name():
+    child = make_child(given_names="Zoë-Anne Mary", family_name="Ó Súilleabháin", date_of_birth=DOB)
+    name = child.names.get()
+    assert (name.family_key, name.given_key, name.date_of_birth) == (
+        "osuilleabhain",
+        "zoe",
+        DOB,
+    )
+    assert name.family_sound == phonetic("osuilleabhain")
+    assert child.addresses.get().outward_code == "SW1A"
