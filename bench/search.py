@@ -104,8 +104,10 @@ def ensure_children(database: str, children: int) -> int:
             check=True,
         )
     with psycopg.connect(f"{SERVER}/{database}", autocommit=True) as conn:
-        conn.execute("ANALYZE children_name")
-        conn.execute("ANALYZE children_address")
+        # After a bulk load, as autovacuum would in time: the visibility map lets the
+        # search index answer without visiting the table (index-only scans).
+        conn.execute("VACUUM (ANALYZE) children_name")
+        conn.execute("VACUUM (ANALYZE) children_address")
         return conn.execute("SELECT count(*) FROM children_child").fetchone()[0]
 
 
@@ -249,7 +251,7 @@ def run_selector(queries: list[TypoQuery]) -> dict:
             given_name=query.given_name,
             date_of_birth=query.date_of_birth,
         )
-    times, found, first, too_many = [], 0, 0, 0
+    times, found, first, too_many, shown = [], 0, 0, 0, 0
     misses: list[TypoQuery] = []
     by_kind: dict[str, list[int]] = {}
     for query in queries:
@@ -264,6 +266,7 @@ def run_selector(queries: list[TypoQuery]) -> dict:
         found += hit
         first += bool(outcome.child_ids) and outcome.child_ids[0] == query.child_id
         too_many += outcome.too_many
+        shown += hit and not outcome.too_many
         by_kind.setdefault(query.kind, []).append(hit)
         if not hit:
             misses.append(query)
@@ -273,6 +276,7 @@ def run_selector(queries: list[TypoQuery]) -> dict:
         "recall": found / len(queries),
         "first": first / len(queries),
         "too_many": too_many,
+        "shown": shown / len(queries),
         "by_kind": {kind: sum(hits) / len(hits) for kind, hits in by_kind.items()},
         "misses": misses,
     }
@@ -515,7 +519,8 @@ def main() -> None:
     print(
         f"search selector: p50 {selector['p50']:.2f} ms, p95 {selector['p95']:.2f} ms;"
         f" recall@10 {selector['recall']:.3f}, right child first {selector['first']:.3f}"
-        f" ({selector['too_many']} answered 'refine your search')"
+        f" ({selector['too_many']} answered 'refine your search'; the child shown to the"
+        f" user, counting those as misses: {selector['shown']:.3f})"
     )
     for kind, recall in selector["by_kind"].items():
         print(f"  recall@10 {kind:30} {recall:.3f}")
