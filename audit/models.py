@@ -43,6 +43,7 @@ class Action(models.TextChoices):
     RECORD_MERGE = "record_merge", "Records merged"
     RECORD_PURGE = "record_purge", "Record purged"
     RECORD_IMPORT = "record_import", "Records imported"
+    STALE_REVIEW = "stale_review", "Unconfirmed involvements listed"
 
 
 class AuditEvent(models.Model):

@@ -1,10 +1,13 @@
 """Reads of the register."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from accounts.capabilities import Capability, has_capability
 from accounts.models import Organisation, User
@@ -146,6 +149,7 @@ class InvolvementView:
     started_on: date
     ended_on: date | None
     lead_professional: bool
+    not_confirmed_since: date | None = None  # open, and its source has been silent too long
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,10 @@ def child_record(*, child: Child, viewer: User) -> ChildRecord:
                 organisation=viewer_org, service__sensitive=True
             ).values_list("service_id", flat=True)
         )
-    views = {inv.pk: _involvement_view(inv, viewer_org, provided) for inv in involvements}
+    stale_before = stale_threshold(now=timezone.now())
+    views = {
+        inv.pk: _involvement_view(inv, viewer_org, provided, stale_before) for inv in involvements
+    }
     current = [views[inv.pk] for inv in involvements if inv.ended_on is None]
     past = sorted(
         (views[inv.pk] for inv in involvements if inv.ended_on is not None),
@@ -214,9 +221,17 @@ def child_record(*, child: Child, viewer: User) -> ChildRecord:
 
 
 def _involvement_view(
-    involvement: Involvement, viewer_org: Organisation | None, provided: set[int]
+    involvement: Involvement,
+    viewer_org: Organisation | None,
+    provided: set[int],
+    stale_before: datetime,
 ) -> InvolvementView:
     organisation = involvement.organisation
+    not_confirmed_since = (
+        timezone.localdate(involvement.confirmed_at)
+        if involvement.ended_on is None and involvement.confirmed_at < stale_before
+        else None
+    )
     hidden = involvement.service.sensitive and not (
         viewer_org is not None
         and (organisation.pk == viewer_org.pk or involvement.service_id in provided)
@@ -233,6 +248,7 @@ def _involvement_view(
             started_on=involvement.started_on,
             ended_on=involvement.ended_on,
             lead_professional=False,
+            not_confirmed_since=not_confirmed_since,
         )
     return InvolvementView(
         service=involvement.service.name,
@@ -245,6 +261,7 @@ def _involvement_view(
         started_on=involvement.started_on,
         ended_on=involvement.ended_on,
         lead_professional=involvement.lead_professional,
+        not_confirmed_since=not_confirmed_since,
     )
 
 
@@ -279,3 +296,37 @@ def _area_history(
         area = organisation if organisation.is_local_authority else organisation.local_authority
         periods.append(AreaPeriod(area.name, None, None, by_area[area_id]))
     return periods
+
+
+# --- Stale data ----------------------------------------------------------------------------
+
+
+def stale_threshold(*, now: datetime) -> datetime:
+    """Open involvements last confirmed before this are shown as not confirmed."""
+    return now - relativedelta(months=settings.STALE_AFTER_MONTHS)
+
+
+def stale_involvements(*, area: Organisation, now: datetime) -> QuerySet[Involvement]:
+    """Open involvements by the area's organisations (the authority and its partner
+    agencies) that their source has not confirmed for STALE_AFTER_MONTHS, oldest first."""
+    return (
+        Involvement.objects.filter(
+            Q(organisation=area) | Q(organisation__local_authority=area),
+            ended_on__isnull=True,
+            confirmed_at__lt=stale_threshold(now=now),
+        )
+        .select_related("child", "service", "organisation")
+        .annotate(
+            current_given=Subquery(
+                Name.objects.filter(child=OuterRef("child_id"), kind=NameKind.CURRENT).values(
+                    "given_names"
+                )[:1]
+            ),
+            current_family=Subquery(
+                Name.objects.filter(child=OuterRef("child_id"), kind=NameKind.CURRENT).values(
+                    "family_name"
+                )[:1]
+            ),
+        )
+        .order_by("confirmed_at", "pk")
+    )

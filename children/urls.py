@@ -7,4 +7,9 @@ app_name = "children"
 urlpatterns = [
     path("search/", views.search, name="search"),
     path("children/<str:public_id>/", views.record_view, name="record"),
+    path(
+        "manage/involvements/not-confirmed/",
+        views.stale_involvements,
+        name="stale-involvements",
+    ),
 ]

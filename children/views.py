@@ -5,10 +5,13 @@ event commit together, and the page renders only afterwards.
 """
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
@@ -156,4 +159,39 @@ def _rate_limited(request: HttpRequest, *, criteria=None, children=()) -> HttpRe
         "children/rate_limited.html",
         {"limit": settings.LOOKUPS_PER_HOUR},
         status=429,
+    )
+
+
+STALE_PAGE_SIZE = 50
+
+
+@require_safe
+@requires(Capability.MANAGE_RECORDS)
+@audited_lookup
+def stale_involvements(request: HttpRequest) -> HttpResponse:
+    """Open involvements in the data manager's area that their source has not confirmed
+    lately, oldest first: the records most likely to be out of date."""
+    area = selectors.area_of(request.user)
+    if area is None:
+        raise PermissionDenied
+    now = timezone.now()
+    page = Paginator(selectors.stale_involvements(area=area, now=now), STALE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    record(
+        request=request,
+        action=Action.STALE_REVIEW,
+        children=[involvement.child for involvement in page],
+        criteria={"area": area.ons_code, "page": page.number},
+        result_count=page.paginator.count,
+    )
+    return TemplateResponse(
+        request,
+        "children/stale_involvements.html",
+        {
+            "area": area,
+            "page": page,
+            "threshold": timezone.localdate(selectors.stale_threshold(now=now)),
+            "months": settings.STALE_AFTER_MONTHS,
+        },
     )

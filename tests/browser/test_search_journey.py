@@ -1,11 +1,12 @@
 """A practitioner finds a child with a misspelt surname, says why, sees the lead professional's
 phone number; an auditor then finds that view in the audit trail. Every page passes axe."""
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Organisation
 from signposting.management.commands.seed_demo import DEMO_PASSWORD
@@ -91,4 +92,17 @@ def test_practitioner_finds_a_child_and_an_auditor_sees_the_view(page, child):
     assert "Record view" in first
     assert "practitioner@westminster.demo.example" in first
     assert "assessment" in first
+    assert_accessible(page)
+
+
+def test_data_manager_lists_involvements_not_confirmed(page, child):
+    from children.models import Involvement
+
+    Involvement.objects.filter(child=child).update(
+        confirmed_at=timezone.now() - timedelta(days=400)
+    )
+    sign_in(page, "data-manager@westminster.demo.example")
+    page.get_by_role("link", name="Not confirmed", exact=True).click()
+    page.wait_for_selector("h1:has-text('Involvements not confirmed since')")
+    assert "Maisie Wojcikowska" in page.locator("table").inner_text()
     assert_accessible(page)

@@ -100,6 +100,13 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("children:record", RECORD, "GET"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "POST"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "DELETE"): every(NOT_ALLOWED, locked=REDIRECT),
+    # Data managers' lists of their own area.
+    ("children:stale-involvements", "/manage/involvements/not-confirmed/", "GET"): every(
+        REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": OK}
+    ),
+    ("children:stale-involvements", "/manage/involvements/not-confirmed/", "POST"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
 }
 
 # Admin views reached only through a model's change list (add, change,
