@@ -261,3 +261,34 @@ class SourceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.source_ref}"
+
+
+class FeedToken(models.Model):
+    """A case management system's key to the feed API: one source, one local authority.
+
+    Only a SHA-256 of the token is kept (tokens are 256 random bits, so a fast hash
+    is enough); the token itself is shown once, when issued (children.feed).
+    """
+
+    source = models.CharField(max_length=100)
+    local_authority = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="feed_tokens",
+        limit_choices_to={"kind": Organisation.Kind.LOCAL_AUTHORITY},
+    )
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, help_text="To tell tokens apart")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

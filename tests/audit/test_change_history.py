@@ -1,6 +1,7 @@
 """django-auditlog keeps the change history of users and organisations."""
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,19 @@ def test_ruff_bans_the_audit_model_outside_the_audit_app(tmp_path):
     )
     assert result.returncode == 1
     assert "TID251" in result.stdout and "audit.services.record" in result.stdout
+
+
+def test_a_childs_names_keys_and_postcode_stay_out_of_the_change_history():
+    from audit.models import ChangeRecord
+    from tests.factories import make_child
+
+    make_child(given_names="Zainab", family_name="Okonkwo-Reid")
+    history = json.dumps(
+        [
+            [record.object_repr, record.changes]
+            for record in ChangeRecord.objects.filter(content_type__app_label="children")
+        ]
+    ).lower()
+    assert "name" in history  # the records are there
+    for secret in ("zainab", "okonkwo", "okonkworeid", "sw1a", "1 test street"):
+        assert secret not in history, secret

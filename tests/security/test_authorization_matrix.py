@@ -100,6 +100,11 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("children:record", RECORD, "GET"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "POST"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "DELETE"): every(NOT_ALLOWED, locked=REDIRECT),
+    # The feed API: a bearer token or nothing (a signed-in session is not a token).
+    ("children:api-involvements", "/api/v1/involvements", "POST"): every(401, locked=REDIRECT),
+    ("children:api-involvements", "/api/v1/involvements", "GET"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
     # Data managers' lists of their own area.
     ("children:stale-involvements", "/manage/involvements/not-confirmed/", "GET"): every(
         REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": OK}
