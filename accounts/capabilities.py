@@ -10,12 +10,13 @@ class Capability(StrEnum):
     MANAGE_RECORDS = "manage_records"
     MANAGE_USERS = "manage_users"
     REVIEW_AUDIT = "review_audit"
+    SHIELD_RECORDS = "shield_records"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.PRACTITIONER: frozenset({Capability.SEARCH_CHILDREN}),
     Role.DATA_MANAGER: frozenset({Capability.SEARCH_CHILDREN, Capability.MANAGE_RECORDS}),
-    Role.LA_ADMIN: frozenset({Capability.MANAGE_USERS}),
+    Role.LA_ADMIN: frozenset({Capability.MANAGE_USERS, Capability.SHIELD_RECORDS}),
     Role.AUDITOR: frozenset({Capability.REVIEW_AUDIT}),
 }
 

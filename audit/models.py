@@ -44,6 +44,7 @@ class Action(models.TextChoices):
     RECORD_PURGE = "record_purge", "Record purged"
     RECORD_IMPORT = "record_import", "Records imported"
     STALE_REVIEW = "stale_review", "Unconfirmed involvements listed"
+    MANAGE_VIEW = "manage_view", "Record opened to manage"
 
 
 class AuditEvent(models.Model):

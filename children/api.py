@@ -113,6 +113,10 @@ def _report(report) -> JsonResponse:
         return JsonResponse(body, status=400)
     body["children"] = _counts(report.children)
     body["involvements"] = _counts(report.involvements)
+    # New children that look like one already on the register wait for a data manager.
+    body["held"] = [
+        {"rows": list(group.rows), "child_ref": group.child_ref} for group in report.held
+    ]
     return JsonResponse(body, status=200)
 
 

@@ -24,6 +24,11 @@ Rules the format leaves open:
   `child_ref` whose NHS number is already on the register is attached to that
   child (refused if the dates of birth differ). Sex `unknown` never overwrites
   a known sex; an empty NHS number never removes one.
+- A new `child_ref` (no link to this source, no NHS number on the register) that
+  looks like a child already on the register (children.duplicates: born the
+  same day or its day/month swap, with a name alike) is held, not created: its
+  rows wait as a HeldRow for a data manager to decide, and the rest of the file
+  is imported. Importing held rows again updates the same HeldRow.
 - An involvement the register holds for another child is refused, not moved.
 - Optional columns (`nhs_number`, `other_names`, `practitioner_*`, `ended_on`,
   `lead_professional`) may be left out of the file; an empty
@@ -40,7 +45,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -68,7 +73,17 @@ from children.identifiers import (
     validate_postcode,
 )
 from children.matching import name_keys
-from children.models import Address, Child, Involvement, Name, NameKind, Service, Sex, SourceRecord
+from children.models import (
+    Address,
+    Child,
+    HeldRow,
+    Involvement,
+    Name,
+    NameKind,
+    Service,
+    Sex,
+    SourceRecord,
+)
 from children.retention import retention_ends_on
 
 logger = logging.getLogger(__name__)
@@ -205,6 +220,26 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class HeldGroup:
+    """A new child_ref's rows held for review: they look like a child on the register."""
+
+    rows: tuple[int, ...]
+    child_ref: str
+
+    def __str__(self) -> str:
+        if len(self.rows) == 1:
+            return (
+                f"Row {self.rows[0]} (child_ref {self.child_ref}) waits for review: "
+                "a child like this is already on the register."
+            )
+        numbers = ", ".join(str(number) for number in self.rows)
+        return (
+            f"Rows {numbers} (child_ref {self.child_ref}) wait for review: "
+            "a child like this is already on the register."
+        )
+
+
+@dataclass(frozen=True)
 class ImportReport:
     source: str
     file_sha256: str
@@ -214,6 +249,7 @@ class ImportReport:
     children: Counts = Counts()
     involvements: Counts = Counts()
     errors: tuple[RowError, ...] = ()
+    held: tuple[HeldGroup, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -232,12 +268,21 @@ class ImportReport:
             if self.outcome == Outcome.DRY_RUN
             else "Imported."
         )
-        return [
+        lines = [
             heading,
             f"Source: {self.source}. Rows: {self.rows}. SHA-256: {self.file_sha256}",
             f"Children: {self.children}.",
             f"Involvements: {self.involvements}.",
         ]
+        if self.held:
+            children = "child" if len(self.held) == 1 else "children"
+            verb = "would be held" if self.outcome == Outcome.DRY_RUN else "held"
+            lines.append(
+                f"Held for review: {len(self.held)} {children} ({verb}, not imported; a data "
+                "manager decides whether each is a child already on the register)."
+            )
+            lines.extend(str(group) for group in self.held)
+        return lines
 
     def audit_detail(self) -> dict[str, Any]:
         """Counts and the file's hash: nothing about any child."""
@@ -253,6 +298,7 @@ class ImportReport:
             "involvements_created": self.involvements.created,
             "involvements_updated": self.involvements.updated,
             "involvements_unchanged": self.involvements.unchanged,
+            "held": len(self.held),
         }
 
 
@@ -962,13 +1008,17 @@ def import_rows(
     dry_run: bool = False,
     request: HttpRequest | None = None,
     today: date | None = None,
+    accept_as_new: Collection[str] = (),
 ) -> ImportReport:
     """Imports rows from a source system: all of them in one transaction, or none.
 
     `rows` is a parse_file/parse_bytes result, or decoded JSON (a list of
     objects, numbered from 1). A dry run checks everything and counts what
-    would change, and writes nothing. The import is audited whatever happens;
-    AuditWriteError propagates (and nothing is imported) if it cannot be.
+    would change, and writes nothing. New child_refs that look like a child on
+    the register are held for review (HeldRow), except those in `accept_as_new`
+    (a data manager has decided they are a different child). The import is
+    audited whatever happens; AuditWriteError propagates (and nothing is
+    imported) if it cannot be.
     """
     if isinstance(rows, Iterator):
         rows = list(rows)
@@ -1000,14 +1050,20 @@ def import_rows(
                 # Imports (and the feed) queue here, so two never race for the same refs.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
-            children, involvements = _import(
-                parsed=parsed, source=source, dry_run=dry_run, today=today, errors=errors
+            children, involvements, held = _import(
+                parsed=parsed,
+                source=source,
+                dry_run=dry_run,
+                today=today,
+                errors=errors,
+                accept_as_new=frozenset(accept_as_new),
             )
             report = ImportReport(
                 **base,
                 outcome=Outcome.DRY_RUN if dry_run else Outcome.COMMITTED,
                 children=children,
                 involvements=involvements,
+                held=held,
             )
             _audit(report=report, request=request)
     except _Refused as refused:
@@ -1038,13 +1094,14 @@ def _audit(*, report: ImportReport, request: HttpRequest | None) -> None:
     )
     # The source name and counts only: log lines never carry child data.
     logger.info(
-        "Import from source %s: %s, %d rows, %d problems, children %s, involvements %s",
+        "Import from source %s: %s, %d rows, %d problems, children %s, involvements %s, %d held",
         report.source,
         report.outcome.value,
         report.rows,
         len(report.errors),
         report.children,
         report.involvements,
+        len(report.held),
     )
 
 
@@ -1062,8 +1119,14 @@ def _sorted(errors: list[RowError]) -> tuple[RowError, ...]:
 
 
 def _import(
-    *, parsed: ParsedFile, source: str, dry_run: bool, today: date, errors: list[RowError]
-) -> tuple[Counts, Counts]:
+    *,
+    parsed: ParsedFile,
+    source: str,
+    dry_run: bool,
+    today: date,
+    errors: list[RowError],
+    accept_as_new: frozenset[str],
+) -> tuple[Counts, Counts, tuple[HeldGroup, ...]]:
     checker = _RowChecker(
         today=today,
         services=dict(Service.objects.values_list("code", "pk")),
@@ -1082,10 +1145,17 @@ def _import(
     _match(children=children, register=register, source=source, errors=errors)
     if errors:
         raise _Refused(errors)
+    held = _hold(children=children, source=source, accept_as_new=accept_as_new)
     plan = _plan(children=children, register=register)
     if not dry_run:
-        _write(plan=plan, source=source, now=timezone.now())
-    return plan.child_counts, plan.involvement_counts
+        now = timezone.now()
+        _write(plan=plan, source=source, now=now)
+        _write_held(held=held, parsed=parsed, source=source, now=now)
+    groups = tuple(
+        HeldGroup(rows=tuple(row.number for row in held_in.incoming.rows), child_ref=ref)
+        for ref, held_in in held.held.items()
+    )
+    return plan.child_counts, plan.involvement_counts, groups
 
 
 def _chunks(items: list) -> Iterator[list]:
@@ -1331,6 +1401,110 @@ def _check_against_register(
                 "that involvement first, or send no.",
             )
         )
+
+
+@dataclass(slots=True)
+class _HeldIn:
+    incoming: _ChildIn
+    candidates: list[int]  # ids of the children on the register it looks like, best first
+
+
+@dataclass
+class _Holding:
+    held: dict[str, _HeldIn] = field(default_factory=dict)  # child_ref -> its rows, held
+    pending: dict[str, int] = field(default_factory=dict)  # child_ref -> unresolved HeldRow id
+
+
+# The columns that describe the child rather than one involvement: when held rows are
+# sent again, the newest rows' values of these apply to the rows kept from before.
+_CHILD_COLUMNS = ("given_names", "family_name", "date_of_birth", "sex")
+
+
+def _hold(*, children: dict[str, _ChildIn], source: str, accept_as_new: frozenset[str]) -> _Holding:
+    """Takes out of `children` the new child_refs that must wait for a data manager: those
+    that look like a child on the register, and those already waiting."""
+    from children.duplicates import Person, probable_duplicate_ids  # it imports this module
+
+    new = {
+        ref: incoming
+        for ref, incoming in children.items()
+        if incoming.child is None and ref not in accept_as_new
+    }
+    holding = _Holding()
+    if not new:
+        return holding
+    for chunk in _chunks(list(new)):
+        holding.pending.update(
+            HeldRow.objects.filter(
+                _within("child_ref", chunk), source=source, resolved_at__isnull=True
+            ).values_list("child_ref", "pk")
+        )
+    found = probable_duplicate_ids(
+        {
+            ref: Person(
+                date_of_birth=incoming.first.date_of_birth,
+                names=[
+                    (incoming.first.given_names, incoming.first.family_name),
+                    *incoming.other_names,
+                ],
+            )
+            for ref, incoming in new.items()
+        }
+    )
+    for ref, incoming in new.items():
+        if ref in found or ref in holding.pending:
+            holding.held[ref] = _HeldIn(incoming=incoming, candidates=found.get(ref, []))
+            del children[ref]
+    return holding
+
+
+def _write_held(*, held: _Holding, parsed: ParsedFile, source: str, now: datetime) -> None:
+    """Stores held rows as they were given; rows held before for the same child_ref are
+    updated, not repeated."""
+    if not held.held:
+        return
+    numbers = {row.number for held_in in held.held.values() for row in held_in.incoming.rows}
+    values_of = {row.number: row.values for row in parsed.rows if row.number in numbers}
+    ids = {child_id for held_in in held.held.values() for child_id in held_in.candidates}
+    public_ids = dict(Child.objects.filter(pk__in=ids).values_list("pk", "public_id"))
+    pending = HeldRow.objects.select_for_update().in_bulk(list(held.pending.values()))
+    for ref, held_in in held.held.items():
+        rows = [
+            {column: str(values_of[row.number].get(column, "")) for column in COLUMNS}
+            for row in held_in.incoming.rows
+        ]
+        latest = max(held_in.incoming.rows, key=lambda row: (row.address.since, row.number))
+        values = {
+            "local_authority_id": latest.address.local_authority_id,
+            "candidates": [public_ids[pk] for pk in held_in.candidates if pk in public_ids],
+            "updated_at": now,
+        }
+        existing = pending.get(held.pending.get(ref))
+        if existing is None:
+            HeldRow.objects.create(
+                source=source, child_ref=ref, rows=rows, created_at=now, **values
+            )
+            continue
+        for name, value in values.items():
+            setattr(existing, name, value)
+        existing.rows = _merged_rows(existing.rows, rows)
+        existing.save()
+
+
+def _merged_rows(before: list[dict], rows: list[dict]) -> list[dict]:
+    """The rows held before, with those for the same involvements replaced by the new ones
+    and the child's own columns as the new rows give them."""
+    newest = rows[0]
+    refs = {row.get("involvement_ref") for row in rows}
+    kept = []
+    for row in before:
+        if not isinstance(row, dict) or row.get("involvement_ref") in refs:
+            continue
+        row = {**row, **{column: newest.get(column, "") for column in _CHILD_COLUMNS}}
+        if newest.get("nhs_number"):
+            row["nhs_number"] = newest["nhs_number"]
+        kept.append(row)
+    return [*kept, *rows]
 
 
 @dataclass

@@ -292,3 +292,72 @@ class FeedToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class HeldRow(models.Model):
+    """An import's rows for a new child_ref that look like a child already on the register.
+
+    They wait here, unimported, until a data manager decides: a different child
+    (imported as a new record) or the same child (attached to it). The rows are
+    the import's own text values, so that the decision re-runs the import; they
+    are cleared once resolved, when what they said is on the register.
+    """
+
+    class Resolution(models.TextChoices):
+        PENDING = "", "Waiting for review"
+        DIFFERENT = "different", "A different child"
+        MERGED = "merged", "The same child"
+
+    source = models.CharField(max_length=100)
+    child_ref = models.CharField(max_length=100)
+    local_authority = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="held_rows",
+        limit_choices_to={"kind": Organisation.Kind.LOCAL_AUTHORITY},
+    )
+    rows = models.JSONField(default=list)  # the import's columns, as text, one object a row
+    # Public ids of the children on the register that this one looks like.
+    candidates = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(
+        max_length=10, choices=Resolution.choices, blank=True, default=Resolution.PENDING
+    )
+    # A value, not a foreign key: deleting a user must not touch the decision.
+    resolved_by_id = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "child_ref"],
+                condition=Q(resolved_at__isnull=True),
+                name="held_row_one_pending_per_ref",
+            ),
+            models.CheckConstraint(
+                name="held_row_resolved_with_a_resolution",
+                condition=(Q(resolved_at__isnull=True) & Q(resolution=""))
+                | (Q(resolved_at__isnull=False) & Q(resolution__in=["different", "merged"])),
+            ),
+        ]
+        indexes = [models.Index(fields=["local_authority", "resolved_at"], name="held_row_area")]
+
+    def __str__(self) -> str:
+        return f"Held rows {self.source}:{self.child_ref}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.resolved_at is None
+
+
+class MergedChild(models.Model):
+    """A public id merged away into another record, so that it still leads somewhere."""
+
+    old_public_id = models.CharField(max_length=11, unique=True)
+    survivor = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="merged_from")
+    merged_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.old_public_id} merged into {self.survivor_id}"

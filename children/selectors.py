@@ -50,13 +50,16 @@ def children_due_for_purge(*, today: date) -> QuerySet[Child]:
 
 def restricted_contact(organisation: Organisation | None) -> str:
     """Who to ask about a restricted record or a sensitive service: the organisation's
-    safeguarding contact, else its local authority's."""
+    safeguarding contact, else its local authority's. Never the organisation's name alone:
+    a clinic's name can say what the service is."""
     if organisation is None:
         return "the local authority's children's services front door"
-    contact = organisation.safeguarding_contact
-    if not contact and organisation.local_authority_id:
-        contact = organisation.local_authority.safeguarding_contact
-    return contact or f"{organisation.name}'s safeguarding lead"
+    area = organisation if organisation.is_local_authority else organisation.local_authority
+    return (
+        organisation.safeguarding_contact
+        or area.safeguarding_contact
+        or f"{area.name} children's services front door"
+    )
 
 
 def can_open(*, child: Child, viewer: User) -> bool:
@@ -150,6 +153,7 @@ class InvolvementView:
     ended_on: date | None
     lead_professional: bool
     not_confirmed_since: date | None = None  # open, and its source has been silent too long
+    involvement_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,7 @@ def _involvement_view(
             ended_on=involvement.ended_on,
             lead_professional=False,
             not_confirmed_since=not_confirmed_since,
+            involvement_id=involvement.pk,
         )
     return InvolvementView(
         service=involvement.service.name,
@@ -262,6 +267,7 @@ def _involvement_view(
         ended_on=involvement.ended_on,
         lead_professional=involvement.lead_professional,
         not_confirmed_since=not_confirmed_since,
+        involvement_id=involvement.pk,
     )
 
 

@@ -2,17 +2,29 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import Organisation
 from audit.models import Action
 from audit.services import record
 from children.identifiers import new_public_id, normalise_nhs_number, normalise_postcode
-from children.models import Address, Child, Involvement, Name, NameKind, Service, Sex
+from children.models import (
+    Address,
+    Child,
+    HeldRow,
+    Involvement,
+    Name,
+    NameKind,
+    Service,
+    Sex,
+)
 from children.retention import retention_ends_on
 from children.selectors import children_due_for_purge
 
@@ -132,6 +144,134 @@ def involvement_close(
     return involvement
 
 
+@transaction.atomic
+def involvement_set_lead(*, involvement: Involvement, request: HttpRequest | None = None) -> None:
+    """Makes an open involvement the child's lead professional; the previous lead steps down."""
+    if involvement.ended_on is not None:
+        raise ValidationError("Only an open involvement can hold the lead professional")
+    child = involvement.child
+    # One by one, through save(), so that django-auditlog keeps the history of each.
+    for previous in Involvement.objects.filter(
+        child=child, lead_professional=True, ended_on__isnull=True
+    ).exclude(pk=involvement.pk):
+        previous.lead_professional = False
+        previous.save(update_fields=["lead_professional"])
+    involvement.lead_professional = True
+    involvement.save(update_fields=["lead_professional"])
+    record(
+        request=request,
+        action=Action.RECORD_CHANGE,
+        children=[child],
+        detail={"change": "lead_professional_set", "involvement": involvement.pk},
+    )
+
+
+@transaction.atomic
+def child_move(
+    *, child: Child, address: AddressDetails, request: HttpRequest | None = None
+) -> Address:
+    """Records a move: the current address ends the day the new one starts. Involvements stay
+    where they are, so the new area sees everything that went on before."""
+    current = child.addresses.filter(moved_out_on__isnull=True).first()
+    if current is not None:
+        if address.moved_in_on <= current.moved_in_on:
+            raise ValidationError(
+                {"moved_in_on": "The move must be after the child moved into the current address"}
+            )
+        current.moved_out_on = address.moved_in_on
+        _save(current)
+    new = _save(
+        Address(
+            child=child,
+            line_1=address.line_1,
+            postcode=normalise_postcode(address.postcode),
+            local_authority=address.local_authority,
+            moved_in_on=address.moved_in_on,
+        )
+    )
+    record(
+        request=request,
+        action=Action.RECORD_CHANGE,
+        children=[child],
+        detail={
+            "change": "moved",
+            "from_area": current.local_authority.ons_code if current else "",
+            "to_area": address.local_authority.ons_code,
+        },
+    )
+    return new
+
+
+@transaction.atomic
+def name_change(
+    *, child: Child, name: PersonName, since: date, request: HttpRequest | None = None
+) -> Name:
+    """A new current name; the old one is kept as a previous name, so searches by it still
+    find the child."""
+    current = child.names.filter(kind=NameKind.CURRENT).first()
+    same = (name.given_names, name.family_name)
+    if current is not None and (current.given_names, current.family_name) == same:
+        raise ValidationError("That is already the child's current name")
+    if current is not None:
+        current.kind = NameKind.PREVIOUS
+        current.used_until = since
+        if child.names.filter(
+            kind=NameKind.PREVIOUS, given_names=current.given_names, family_name=current.family_name
+        ).exists():
+            current.delete()  # already kept as a previous name
+        else:
+            _save(current)
+    # A name used before comes back: it stops being a previous name.
+    child.names.filter(kind=NameKind.PREVIOUS, given_names=same[0], family_name=same[1]).delete()
+    new = _save(
+        Name(
+            child=child,
+            kind=NameKind.CURRENT,
+            given_names=name.given_names,
+            family_name=name.family_name,
+            used_from=since,
+        )
+    )
+    record(
+        request=request,
+        action=Action.RECORD_CHANGE,
+        children=[child],
+        detail={"change": "name_changed"},
+    )
+    return new
+
+
+@transaction.atomic
+def child_shield(
+    *, child: Child, authority: Organisation, reason: str, request: HttpRequest | None = None
+) -> None:
+    """Restricts a record: searches show it only as restricted, and only the authority's data
+    managers open it (without the address)."""
+    child.shielded, child.shielded_by, child.shielding_reason = True, authority, reason.strip()
+    _save(child)
+    record(
+        request=request,
+        action=Action.RECORD_CHANGE,
+        children=[child],
+        reason_text=reason.strip(),
+        detail={"change": "shielded", "authority": authority.ons_code},
+    )
+
+
+@transaction.atomic
+def child_unshield(*, child: Child, reason: str, request: HttpRequest | None = None) -> None:
+    authority = child.shielded_by
+    child.shielded, child.shielded_by, child.shielding_reason = False, None, ""
+    _save(child)
+    record(
+        request=request,
+        action=Action.RECORD_CHANGE,
+        children=[child],
+        reason_text=reason.strip(),
+        detail={"change": "unshielded", "authority": authority.ons_code if authority else ""},
+    )
+
+
 def child_refresh_retention(*, child: Child) -> Child:
     """Recomputes and stores retention_ends_on from the child's involvements."""
     periods = child.involvements.values_list("started_on", "ended_on")
@@ -171,7 +311,29 @@ def children_purge_expired(
                     detail={"retention_ended_on": ended.isoformat()},
                 )
         purged.extend(public_id for _, public_id, _ in batch)
+    _purge_stale_held_rows(today=today)
     return PurgeResult(public_ids=purged, dry_run=False)
+
+
+def _purge_stale_held_rows(*, today: date) -> None:
+    """Rows held for review hold child data too: unresolved for the retention period (no
+    import has sent them again), they go; resolved ones, whose rows are already emptied,
+    go with them."""
+    cutoff = timezone.make_aware(
+        datetime.combine(today - relativedelta(months=settings.RETENTION_MONTHS), time.min)
+    )
+    with transaction.atomic():
+        stale = list(
+            HeldRow.objects.filter(updated_at__lt=cutoff).values_list("pk", "source", "child_ref")
+        )
+        if not stale:
+            return
+        HeldRow.objects.filter(pk__in=[pk for pk, _, _ in stale]).delete()
+        record(
+            request=None,
+            action=Action.RECORD_PURGE,
+            detail={"held_rows": len(stale), "sources": sorted({source for _, source, _ in stale})},
+        )
 
 
 def _involvement(*, child: Child, details: InvolvementDetails) -> Involvement:

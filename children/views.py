@@ -8,18 +8,19 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.capabilities import Capability
+from accounts.capabilities import Capability, has_capability
 from accounts.decorators import requires
 from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.selectors import latest_search_results
 from audit.services import record
 from children import selectors
+from children.duplicates import merged_into
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
 from children.models import Child
@@ -85,7 +86,13 @@ def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
     """A result, opened: first the reason (GET asks the question), then the record (POST)."""
     if not is_valid_public_id(public_id):
         raise Http404
-    if public_id not in latest_search_results(user_id=request.user.pk):
+    survivor = merged_into(public_id)
+    if survivor is not None:
+        # Merged into another record since: the old id leads there (the gate below
+        # still applies to the record it leads to).
+        return redirect("children:record", public_id=survivor)
+    shown = latest_search_results(user_id=request.user.pk)
+    if public_id not in shown and not any(merged_into(old) == public_id for old in shown):
         # Not from this user's latest search: a guessed, shared or stale link.
         return _refuse(request, public_id, "not_in_search_results")
     child = selectors.child_for_viewer(public_id=public_id, viewer=request.user)
@@ -123,8 +130,14 @@ def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
         reason_code=reason.value,
         reason_text=form.cleaned_data["details"],
     )
+    manageable = (
+        has_capability(request.user, Capability.MANAGE_RECORDS)
+        and selectors.children_for_data_manager(user=request.user).filter(pk=child.pk).exists()
+    )
     return TemplateResponse(
-        request, "children/record.html", {"record": child_record, "reason": reason.label}
+        request,
+        "children/record.html",
+        {"record": child_record, "reason": reason.label, "manageable": manageable},
     )
 
 

@@ -67,3 +67,11 @@ def _attributes(attrs: dict) -> SafeString:
             if value is not False
         )
     )
+
+
+@register.filter
+def is_date(field: BoundField) -> bool:
+    """Whether a field is a GOV.UK date input (children.forms_manage.GovukDateField)."""
+    from children.forms_manage import GovukDateField
+
+    return isinstance(field.field, GovukDateField)

@@ -851,7 +851,8 @@ def test_a_dry_run_counts_the_same_and_writes_nothing(areas):
     rows = [
         make_row(family_name="Murray"),
         make_row(involvement_ref="I2", family_name="Murray", organisation="New Org"),
-        make_row(child_ref="C2", involvement_ref="I3"),
+        # Not like C1 (whose previous name is now Aoife Byrne): created, not held.
+        make_row(child_ref="C2", involvement_ref="I3", given_names="Zofia", family_name="Nowak"),
     ]
     before = register_counts()
     dry = import_csv(rows, dry_run=True)
@@ -909,6 +910,7 @@ def test_every_import_is_one_audit_event_with_counts_and_no_child_data(areas, ca
         "involvements_created": 1,
         "involvements_updated": 0,
         "involvements_unchanged": 0,
+        "held": 0,
     }
     assert committed.children == []
     assert recorded[2].detail["errors"] == 1

@@ -89,3 +89,33 @@ def test_the_command_reports_and_dry_runs(monkeypatch):
     call_command("purge_expired", stdout=out)
     assert "Deleted 1 child record(s)" in out.getvalue()
     assert Child.objects.count() == 0
+
+
+def test_rows_held_for_review_past_the_retention_period_are_purged_too():
+    from datetime import datetime, time
+
+    from audit.models import Action
+    from children.models import HeldRow
+    from tests.audit.helpers import last_event
+    from tests.factories import make_area
+
+    area = make_area()
+
+    def held(ref: str, updated: date) -> HeldRow:
+        when = timezone.make_aware(datetime.combine(updated, time(12)))
+        return HeldRow.objects.create(
+            source="lcs",
+            child_ref=ref,
+            local_authority=area,
+            rows=[{"given_names": "Held", "family_name": "Child"}],
+            updated_at=when,
+        )
+
+    old = held("C1", date(2025, 11, 24))
+    recent = held("C2", date(2025, 11, 26))
+    children_purge_expired(today=TODAY)
+    assert not HeldRow.objects.filter(pk=old.pk).exists()
+    assert HeldRow.objects.filter(pk=recent.pk).exists()
+    event = last_event()
+    assert (event.action, event.detail["held_rows"]) == (Action.RECORD_PURGE, 1)
+    assert "Held" not in str(event.detail)

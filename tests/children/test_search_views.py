@@ -447,3 +447,35 @@ def test_refusals_do_not_count_as_lookups(client, practitioner, child, settings)
     assert events().filter(action=Action.RATE_LIMITED).count() == 3
     settings.LOOKUPS_PER_HOUR = 2  # as if the oldest lookup had left the window
     assert search(client, family_name="Fitzgerald", date_of_birth=DOB).status_code == 200
+
+
+def test_a_merged_away_public_id_leads_to_the_record_kept(client, practitioner, area, child):
+    from children.duplicates import children_merge
+
+    twin_record = make_child(
+        area=area, given_names="Keira", family_name="Fitzgerald", date_of_birth=DOB
+    )
+    search(client, family_name="Fitzgerald", date_of_birth=DOB)  # shows both records
+    children_merge(survivor=child, duplicate=twin_record)
+    response = client.get(record_url(twin_record))
+    assert response.status_code == 302
+    assert response["Location"] == record_url(child)
+    # The record kept opens from the same search, with a reason as ever.
+    assert client.get(record_url(child)).status_code == 200
+    opened = open_record(client, child)
+    assert opened.status_code == 200 and "Keira Fitzgerald" in opened.content.decode()
+
+
+def test_a_merged_away_id_from_a_search_opens_the_record_kept(client, practitioner, area, child):
+    from children.duplicates import children_merge
+
+    duplicate = make_child(
+        area=area, given_names="Keira", family_name="Fitzgerald", date_of_birth=DOB
+    )
+    children_merge(survivor=child, duplicate=duplicate)
+    # A search from before the merge listed only the duplicate's id.
+    audit.services.record(
+        request=None, action=Action.SEARCH, actor=practitioner, children=[duplicate.public_id]
+    )
+    assert client.get(record_url(duplicate))["Location"] == record_url(child)
+    assert client.get(record_url(child)).status_code == 200

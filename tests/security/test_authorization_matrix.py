@@ -54,6 +54,9 @@ SEARCHERS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "practitioner": OK, "
 # A record opens only from the user's own latest search results: asked for directly,
 # every signed-in user is refused (and a searcher's attempt is audited as access_denied).
 RECORD = "/children/7KQ-4M2-PXA/"
+MANAGE = "/manage/children/7KQ-4M2-PXA/"
+DATA_MANAGERS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": OK})
+DATA_MANAGERS_NOT_FOUND = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": 404})
 
 # (url name, path, method) -> {role: status}
 MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
@@ -105,6 +108,46 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("children:api-involvements", "/api/v1/involvements", "GET"): every(
         NOT_ALLOWED, locked=REDIRECT
     ),
+    # Data managers' pages: the form for everyone allowed; a record of another area
+    # (here, one that does not exist) is not found. LA admins shield.
+    ("children:create", "/manage/children/new/", "GET"): DATA_MANAGERS_ONLY,
+    ("children:create", "/manage/children/new/", "POST"): DATA_MANAGERS_ONLY,
+    ("children:create", "/manage/children/new/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("children:manage", MANAGE, "GET"): DATA_MANAGERS_NOT_FOUND,
+    ("children:manage", MANAGE, "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("children:involvement-add", MANAGE + "involvements/new/", "GET"): DATA_MANAGERS_NOT_FOUND,
+    ("children:involvement-add", MANAGE + "involvements/new/", "POST"): DATA_MANAGERS_NOT_FOUND,
+    ("children:involvement-close", MANAGE + "involvements/1/close/", "GET"): (
+        DATA_MANAGERS_NOT_FOUND
+    ),
+    ("children:involvement-close", MANAGE + "involvements/1/close/", "POST"): (
+        DATA_MANAGERS_NOT_FOUND
+    ),
+    ("children:involvement-lead", MANAGE + "involvements/1/lead/", "GET"): (
+        DATA_MANAGERS_NOT_FOUND
+    ),
+    ("children:involvement-lead", MANAGE + "involvements/1/lead/", "POST"): (
+        DATA_MANAGERS_NOT_FOUND
+    ),
+    ("children:move", MANAGE + "move/", "GET"): DATA_MANAGERS_NOT_FOUND,
+    ("children:move", MANAGE + "move/", "POST"): DATA_MANAGERS_NOT_FOUND,
+    ("children:rename", MANAGE + "name/", "GET"): DATA_MANAGERS_NOT_FOUND,
+    ("children:rename", MANAGE + "name/", "POST"): DATA_MANAGERS_NOT_FOUND,
+    ("children:shielding", "/manage/shielding/", "GET"): every(
+        REDIRECT, **{**SIGNED_IN_FORBIDDEN, "la_admin": OK}
+    ),
+    ("children:shielding", "/manage/shielding/", "POST"): every(
+        REDIRECT, **{**SIGNED_IN_FORBIDDEN, "la_admin": OK}
+    ),
+    # Probable duplicates: held import rows and merging two records.
+    ("children:duplicates", "/manage/duplicates/", "GET"): DATA_MANAGERS_ONLY,
+    ("children:duplicates", "/manage/duplicates/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("children:held-row", "/manage/duplicates/held/1/", "GET"): DATA_MANAGERS_NOT_FOUND,
+    ("children:held-row", "/manage/duplicates/held/1/", "POST"): DATA_MANAGERS_NOT_FOUND,
+    ("children:held-row", "/manage/duplicates/held/1/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("children:merge", "/manage/duplicates/merge/", "GET"): DATA_MANAGERS_ONLY,
+    ("children:merge", "/manage/duplicates/merge/", "POST"): DATA_MANAGERS_ONLY,
+    ("children:merge", "/manage/duplicates/merge/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
     # Data managers' lists of their own area.
     ("children:stale-involvements", "/manage/involvements/not-confirmed/", "GET"): every(
         REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": OK}

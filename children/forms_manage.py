@@ -1,0 +1,315 @@
+"""Data managers' forms: a child, an involvement, a move, a name; shielding for LA admins."""
+
+import re
+from datetime import date
+
+from django import forms
+from django.utils import timezone
+
+from accounts.models import Organisation
+from children.identifiers import (
+    is_valid_public_id,
+    normalise_nhs_number,
+    normalise_postcode,
+    validate_nhs_number,
+    validate_postcode,
+)
+from children.matching import name_key
+from children.models import Service, Sex
+
+
+class DateInputWidget(forms.MultiWidget):
+    """The GOV.UK date input: day, month and year boxes (components/date_field.html)."""
+
+    def __init__(self, attrs=None):
+        box = {"inputmode": "numeric", "autocomplete": "off"}
+        super().__init__(
+            {
+                "day": forms.TextInput(box),
+                "month": forms.TextInput(box),
+                "year": forms.TextInput(box),
+            },
+            attrs,
+        )
+
+    def decompress(self, value):
+        return [value.day, value.month, value.year] if value else [None, None, None]
+
+
+class GovukDateField(forms.MultiValueField):
+    """A date from three boxes, with the GOV.UK date-input error messages."""
+
+    widget = DateInputWidget
+
+    def __init__(self, *, label: str, past_only: bool = True, **kwargs):
+        self.past_only = past_only
+        self.what = label[0].lower() + label[1:]
+        box = forms.CharField(max_length=4, required=False)
+        super().__init__(
+            fields=(box, box, box),
+            require_all_fields=False,
+            label=label,
+            error_messages={"required": f"Enter the {self.what}"},
+            **kwargs,
+        )
+
+    def compress(self, values) -> date | None:
+        if not values or not any(values):
+            return None
+        day, month, year = (str(value or "").strip() for value in values)
+        missing = [
+            name for name, part in (("day", day), ("month", month), ("year", year)) if not part
+        ]
+        if missing:
+            raise forms.ValidationError(f"The {self.what} must include a {' and a '.join(missing)}")
+        if not all(re.fullmatch(r"[0-9]{1,4}", part) for part in (day, month, year)):
+            raise forms.ValidationError(f"The {self.what} must be a real date")
+        try:
+            value = date(int(year), int(month), int(day))
+        except ValueError:
+            raise forms.ValidationError(f"The {self.what} must be a real date") from None
+        if value.year < 1900:
+            raise forms.ValidationError(f"The {self.what} must be a real date")
+        if self.past_only and value > timezone.localdate():
+            raise forms.ValidationError(f"The {self.what} must be today or in the past")
+        return value
+
+
+def _text(label: str, *, required: bool = True, max_length: int = 200, **kwargs) -> forms.CharField:
+    what = label[0].lower() + label[1:]
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=max_length,
+        error_messages={
+            "required": f"Enter the {what}",
+            "max_length": f"The {what} must be {max_length} characters or fewer",
+        },
+        **kwargs,
+    )
+
+
+def _name_text(label: str) -> forms.CharField:
+    return _text(label, max_length=100, widget=forms.TextInput(attrs={"spellcheck": "false"}))
+
+
+def _clean_name(form: forms.Form, field: str) -> str:
+    value = form.cleaned_data[field].strip()
+    if not name_key(value):
+        raise forms.ValidationError(f"The {form.fields[field].label.lower()} must contain letters")
+    return value
+
+
+class AreaOrganisationChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Organisation) -> str:
+        return obj.name
+
+
+class InvolvementForm(forms.Form):
+    service = forms.ModelChoiceField(
+        label="Service",
+        queryset=Service.objects.all(),
+        empty_label="Choose the service",
+        error_messages={"required": "Choose the service", "invalid_choice": "Choose the service"},
+    )
+    organisation = AreaOrganisationChoice(
+        label="Organisation",
+        queryset=Organisation.objects.none(),
+        empty_label="Choose the organisation",
+        error_messages={
+            "required": "Choose the organisation",
+            "invalid_choice": "Choose an organisation of your area",
+        },
+    )
+    practitioner_name = _text("Practitioner's name", required=False)
+    practitioner_job_title = _text("Job title", required=False)
+    practitioner_phone = _text(
+        "Phone", required=False, max_length=40, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    practitioner_email = forms.EmailField(
+        label="Email",
+        required=False,
+        max_length=254,
+        error_messages={"invalid": "Enter an email address like name@example.org"},
+    )
+    started_on = GovukDateField(label="Start date", help_text="For example, 27 3 2026")
+    lead_professional = forms.TypedChoiceField(
+        label="Is this practitioner the lead professional?",
+        choices=[("no", "No"), ("yes", "Yes, instead of any lead professional now")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        initial="no",
+        error_messages={"required": "Say whether this is the lead professional"},
+    )
+
+    def __init__(self, *args, area: Organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            pk=area.pk
+        ) | Organisation.objects.filter(local_authority=area)
+
+
+class CloseInvolvementForm(forms.Form):
+    ended_on = GovukDateField(label="End date", help_text="For example, 27 3 2026")
+
+
+class MoveForm(forms.Form):
+    line_1 = _text("First line of the new address")
+    postcode = _text(
+        "Postcode", max_length=10, widget=forms.TextInput(attrs={"class": "govuk-input--width-10"})
+    )
+    local_authority = AreaOrganisationChoice(
+        label="Local authority of the new address",
+        queryset=Organisation.objects.filter(kind=Organisation.Kind.LOCAL_AUTHORITY),
+        empty_label="Choose the local authority",
+        error_messages={
+            "required": "Choose the local authority",
+            "invalid_choice": "Choose the local authority",
+        },
+    )
+    moved_in_on = GovukDateField(label="Date of the move", help_text="For example, 27 3 2026")
+
+    def clean_postcode(self) -> str:
+        value = normalise_postcode(self.cleaned_data["postcode"])
+        try:
+            validate_postcode(value)
+        except forms.ValidationError:
+            raise forms.ValidationError("Enter a real postcode, like SW1A 1AA") from None
+        return value
+
+
+class NameForm(forms.Form):
+    given_names = _name_text("Given names")
+    family_name = _name_text("Family name")
+    since = GovukDateField(label="Date the name changed", help_text="For example, 27 3 2026")
+
+    def clean_given_names(self) -> str:
+        return _clean_name(self, "given_names")
+
+    def clean_family_name(self) -> str:
+        return _clean_name(self, "family_name")
+
+
+class ChildForm(InvolvementForm):
+    """A new child: identifying details, the current address, the first involvement."""
+
+    given_names = _name_text("Given names")
+    family_name = _name_text("Family name")
+    date_of_birth = GovukDateField(label="Date of birth", help_text="For example, 27 3 2016")
+    sex = forms.ChoiceField(
+        label="Sex",
+        choices=Sex.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the child's sex, or Not known"},
+    )
+    nhs_number = _text(
+        "NHS number",
+        required=False,
+        max_length=14,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    line_1 = _text("First line of the address")
+    postcode = MoveForm.base_fields["postcode"]
+    local_authority = AreaOrganisationChoice(
+        label="Local authority of the address",
+        queryset=Organisation.objects.filter(kind=Organisation.Kind.LOCAL_AUTHORITY),
+        empty_label="Choose the local authority",
+        error_messages={
+            "required": "Choose the local authority",
+            "invalid_choice": "Choose the local authority",
+        },
+    )
+    moved_in_on = GovukDateField(
+        label="Date the child moved in", help_text="For example, 27 3 2020"
+    )
+
+    field_order = [
+        "given_names",
+        "family_name",
+        "date_of_birth",
+        "sex",
+        "nhs_number",
+        "line_1",
+        "postcode",
+        "local_authority",
+        "moved_in_on",
+    ]
+
+    clean_postcode = MoveForm.clean_postcode
+
+    SECTIONS = (
+        ("The child", ("given_names", "family_name", "date_of_birth", "sex", "nhs_number")),
+        ("Where the child lives", ("line_1", "postcode", "local_authority", "moved_in_on")),
+        (
+            "The first involvement",
+            (
+                "service",
+                "organisation",
+                "practitioner_name",
+                "practitioner_job_title",
+                "practitioner_phone",
+                "practitioner_email",
+                "started_on",
+                "lead_professional",
+            ),
+        ),
+    )
+
+    def sections(self):
+        return [(heading, [self[name] for name in names]) for heading, names in self.SECTIONS]
+
+    def clean_given_names(self) -> str:
+        return _clean_name(self, "given_names")
+
+    def clean_family_name(self) -> str:
+        return _clean_name(self, "family_name")
+
+    def clean_nhs_number(self) -> str:
+        value = normalise_nhs_number(self.cleaned_data["nhs_number"])
+        if value:
+            try:
+                validate_nhs_number(value)
+            except forms.ValidationError as error:
+                raise forms.ValidationError(error.messages[0]) from None
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        born = cleaned.get("date_of_birth")
+        if born and born < timezone.localdate().replace(year=timezone.localdate().year - 18):
+            self.add_error("date_of_birth", "The child must be under 18")
+        return cleaned
+
+
+class ShieldingForm(forms.Form):
+    public_id = _text(
+        "Child's public ID",
+        max_length=11,
+        help_text="Like 7KQ-4M2-PX9, from the child's record",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10", "spellcheck": "false"}),
+    )
+    action = forms.ChoiceField(
+        label="What do you want to do?",
+        choices=[
+            ("shield", "Restrict the record (shield it)"),
+            ("unshield", "Lift the restriction"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select whether to restrict the record or lift the restriction"
+        },
+    )
+    reason = _text(
+        "Reason",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded with the change and shown to auditors",
+    )
+
+    def clean_public_id(self) -> str:
+        value = self.cleaned_data["public_id"].strip().upper()
+        if not is_valid_public_id(value):
+            raise forms.ValidationError(
+                "Enter the public ID exactly as on the record, like 7KQ-4M2-PX9"
+            )
+        return value

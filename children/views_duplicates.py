@@ -1,0 +1,281 @@
+"""Data managers' review of probable duplicates: held import rows and merging two records.
+
+Every page that shows child data runs under audit.lookup.audited_lookup and is
+recorded (record_change, outcome "viewed"); decisions are recorded by the
+services they call (children.duplicates); a held row or record of another area
+is refused and recorded as access_denied. Nothing is written until the data
+manager has seen their answers and confirmed them.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts.capabilities import Capability
+from accounts.decorators import requires
+from accounts.models import Organisation
+from audit.lookup import audited_lookup
+from audit.models import Action
+from audit.services import record
+from children import selectors
+from children.duplicates import (
+    HeldRowNotImported,
+    children_merge,
+    held_row_candidates,
+    held_row_resolve,
+)
+from children.forms_duplicates import HeldRowDecisionForm, MergeForm, MergeIdsForm
+from children.models import Child, HeldRow, Sex
+
+
+def _area(request: HttpRequest) -> Organisation:
+    area = selectors.area_of(request.user)
+    if area is None:
+        raise PermissionDenied
+    return area
+
+
+@require_safe
+@requires(Capability.MANAGE_RECORDS)
+@audited_lookup
+def held_rows(request: HttpRequest) -> HttpResponse:
+    """The area's held rows waiting for a decision, oldest first."""
+    area = _area(request)
+    pending = list(HeldRow.objects.filter(local_authority=area, resolved_at__isnull=True)[:200])
+    summaries = [_held_summary(held) for held in pending]
+    record(
+        request=request,
+        action=Action.MANAGE_VIEW,
+        children=[public_id for held in pending for public_id in held.candidates],
+        criteria={"area": area.ons_code},
+        result_count=len(pending),
+        detail={"page": "held_rows"},
+    )
+    return TemplateResponse(
+        request, "children/duplicates/list.html", {"area": area, "held_rows": summaries}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.MANAGE_RECORDS)
+@audited_lookup
+def held_row_decide(request: HttpRequest, held_id: int) -> HttpResponse:
+    """One held row beside the children it looks like: decide, check, confirm."""
+    area = _area(request)
+    held = HeldRow.objects.filter(pk=held_id, resolved_at__isnull=True).first()
+    if held is None:
+        return _not_found(request)
+    if held.local_authority_id != area.pk:
+        return _denied(request, why="held_row_of_another_area", detail={"held_row": held.pk})
+    candidates = held_row_candidates(held)
+    context = {
+        "held": _held_summary(held),
+        "candidates": [_candidate(child, request) for child in candidates],
+    }
+    form = HeldRowDecisionForm(
+        request.POST if request.method == "POST" else None, candidates=candidates
+    )
+    _viewed(request, held=held, candidates=candidates)
+    if request.method == "GET" or not form.is_valid():
+        return _page(request, "children/duplicates/decide.html", {**context, "form": form})
+    child = form.chosen_child
+    if not form.is_confirmed:
+        return _page(
+            request,
+            "children/duplicates/decide_check.html",
+            {**context, "form": form, "child": child and _candidate(child, request)},
+        )
+    resolution = HeldRow.Resolution.DIFFERENT if child is None else HeldRow.Resolution.MERGED
+    try:
+        held_row_resolve(held=held, resolution=resolution, child=child, request=request)
+    except ValidationError as error:
+        form.add_error(None, error.messages[0])
+        return _page(request, "children/duplicates/decide.html", {**context, "form": form})
+    except HeldRowNotImported as refused:
+        return _page(
+            request,
+            "children/duplicates/refused.html",
+            {**context, "problems": [str(error) for error in refused.report.errors]},
+        )
+    messages.success(
+        request,
+        "Added as a new record."
+        if child is None
+        else f"The rows were added to the record {child.public_id}.",
+    )
+    return redirect("children:duplicates")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.MANAGE_RECORDS)
+def merge(request: HttpRequest) -> HttpResponse:
+    """Two records of the area that are one child: choose which to keep, check, merge."""
+    area = _area(request)
+    if request.method == "GET":
+        return render(request, "children/duplicates/merge_ids.html", {"form": MergeIdsForm()})
+    ids = MergeIdsForm(request.POST)
+    if not ids.is_valid():
+        return render(request, "children/duplicates/merge_ids.html", {"form": ids})
+    return _merge_step(request, area=area, ids=ids)
+
+
+@audited_lookup
+def _merge_step(request: HttpRequest, *, area: Organisation, ids: MergeIdsForm) -> HttpResponse:
+    public_ids = [ids.cleaned_data["first"], ids.cleaned_data["second"]]
+    in_area = {
+        child.public_id: child
+        for child in selectors.children_in_area(area=area)
+        .filter(public_id__in=public_ids)
+        .prefetch_related("names")
+    }
+    missing = [public_id for public_id in public_ids if public_id not in in_area]
+    if missing:
+        record(
+            request=request,
+            action=Action.ACCESS_DENIED,
+            outcome="denied",
+            children=missing,
+            detail={"why": "not_in_area", "page": "merge"},
+        )
+        for name, public_id in zip(("first", "second"), public_ids, strict=True):
+            if public_id in missing:
+                ids.add_error(name, "No record in your area has this public id")
+        return TemplateResponse(request, "children/duplicates/merge_ids.html", {"form": ids})
+    children = [in_area[public_id] for public_id in public_ids]
+    choosing = "keep" not in request.POST
+    form = MergeForm(
+        None if choosing else request.POST, children=children, initial=ids.cleaned_data
+    )
+    record(
+        request=request,
+        action=Action.MANAGE_VIEW,
+        children=children,
+        detail={"page": "merge"},
+    )
+    context = {"children": [_candidate(child, request) for child in children]}
+    if choosing or not form.is_valid():
+        return TemplateResponse(
+            request, "children/duplicates/merge_choose.html", {**context, "form": form}
+        )
+    survivor, duplicate = form.survivor_and_duplicate()
+    if not form.is_confirmed:
+        return TemplateResponse(
+            request,
+            "children/duplicates/merge_check.html",
+            {**context, "form": form, "survivor": survivor, "duplicate": duplicate},
+        )
+    try:
+        children_merge(survivor=survivor, duplicate=duplicate, request=request)
+    except ValidationError as error:
+        form.add_error(None, error.messages[0])
+        return TemplateResponse(
+            request, "children/duplicates/merge_choose.html", {**context, "form": form}
+        )
+    messages.success(request, f"Merged into the record {survivor.public_id}.")
+    return redirect("children:duplicates")
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    return TemplateResponse(request, template, context)
+
+
+def _viewed(request: HttpRequest, *, held: HeldRow, candidates: list[Child]) -> None:
+    record(
+        request=request,
+        action=Action.MANAGE_VIEW,
+        children=candidates,
+        detail={"page": "held_row", "held_row": held.pk},
+    )
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    # Nothing is shown, so nothing needs recording; a TemplateResponse keeps the
+    # audited_lookup transaction committing normally.
+    return TemplateResponse(request, "errors/404.html", status=404)
+
+
+def _denied(request: HttpRequest, *, why: str, detail: dict) -> HttpResponse:
+    record(
+        request=request,
+        action=Action.ACCESS_DENIED,
+        outcome="denied",
+        detail={"why": why, **detail},
+    )
+    # Answered as "not found", as for any record of another area: it does not say it exists.
+    return TemplateResponse(request, "errors/404.html", status=404)
+
+
+def _held_summary(held: HeldRow) -> dict:
+    """What the held rows say, for the pages (the rows are the import's text columns)."""
+    rows = [row for row in held.rows if isinstance(row, dict)]
+    first = rows[0] if rows else {}
+    other_names = sorted(
+        {name.strip() for row in rows for name in str(row.get("other_names", "")).split(";")} - {""}
+    )
+    sexes = dict(Sex.choices)
+    return {
+        "pk": held.pk,
+        "source": held.source,
+        "child_ref": held.child_ref,
+        "created_at": held.created_at,
+        "updated_at": held.updated_at,
+        "area": held.local_authority.name,
+        "given_names": first.get("given_names", ""),
+        "family_name": first.get("family_name", ""),
+        "other_names": other_names,
+        "date_of_birth": first.get("date_of_birth", ""),
+        "sex": sexes.get(str(first.get("sex", "")).lower(), first.get("sex", "")),
+        "nhs_number": first.get("nhs_number", ""),
+        "involvements": [
+            {
+                "service": row.get("service", ""),
+                "organisation": row.get("organisation", ""),
+                "practitioner_name": row.get("practitioner_name", ""),
+                "started_on": row.get("started_on", ""),
+                "ended_on": row.get("ended_on", ""),
+            }
+            for row in rows
+        ],
+        "candidates": len(held.candidates),
+    }
+
+
+def _candidate(child: Child, request: HttpRequest) -> dict:
+    """A child on the register as the decision pages show it; a shielded record the data
+    manager may not open shows nothing but whom to ask."""
+    if not selectors.can_open(child=child, viewer=request.user):
+        return {
+            "public_id": child.public_id,
+            "restricted": True,
+            "contact": selectors.restricted_contact(child.shielded_by),
+        }
+    child_record = selectors.child_record(child=child, viewer=request.user)
+    current = child_record.current_address
+    return {
+        "public_id": child.public_id,
+        "restricted": False,
+        "current_name": child_record.current_name,
+        "other_names": [name for name in child_record.names if name.kind != "current"],
+        "date_of_birth": child.date_of_birth,
+        "sex": child.get_sex_display(),
+        "area": current.local_authority.name if current else "Not known",
+        "nhs_number": child.nhs_number or "",
+        "involvements": [
+            *child_record.current_involvements,
+            *child_record.past_involvements,
+        ],
+    }
+
+
+urlpatterns_duplicates = [
+    path("manage/duplicates/", held_rows, name="duplicates"),
+    path("manage/duplicates/held/<int:held_id>/", held_row_decide, name="held-row"),
+    path("manage/duplicates/merge/", merge, name="merge"),
+]
