@@ -93,3 +93,80 @@ def test_a_child_added_and_moved_is_seen_by_the_new_area(page, demo):
     page.wait_for_selector("h2:has-text('Open involvements')")
     assert "Nadia Brook" in page.content()
     assert_accessible(page)
+
+
+def test_every_other_stewardship_page_passes_axe(page, demo):
+    from datetime import date
+
+    from accounts.models import Organisation
+    from children.imports import import_rows
+    from children.models import HeldRow, Service
+    from children.services import InvolvementDetails, involvement_add
+    from tests.factories import make_child
+
+    westminster = Organisation.objects.get(ons_code="E09000033")
+    child = make_child(
+        area=westminster, given_names="Axel", family_name="Thorsen", date_of_birth=date(2014, 1, 2)
+    )
+    other = make_child(
+        area=westminster, given_names="Axel", family_name="Thorson", date_of_birth=date(2014, 1, 2)
+    )
+    involvement = involvement_add(
+        child=child,
+        details=InvolvementDetails(
+            service=Service.objects.get(code="gp"),
+            organisation=westminster,
+            started_on=date(2025, 1, 1),
+        ),
+    )
+    row = {
+        "child_ref": "AX1",
+        "given_names": "Axel",
+        "family_name": "Thorsen",
+        "date_of_birth": "2014-01-02",
+        "sex": "male",
+        "address_line_1": "1 Road",
+        "postcode": "SW1A 1AA",
+        "local_authority": "E09000033",
+        "address_since": "2020-01-01",
+        "involvement_ref": "AXI1",
+        "service": "early_help",
+        "organisation": "Westminster",
+        "started_on": "2025-02-01",
+    }
+    import_rows(rows=[row], source="axe-test")
+    held = HeldRow.objects.get(child_ref="AX1")
+
+    sign_in(page, "data-manager@westminster.demo.example")
+    base = f"{page.base_url}/manage/children/{child.public_id}/"
+    for url in (
+        base + "involvements/new/",
+        base + f"involvements/{involvement.pk}/close/",
+        base + f"involvements/{involvement.pk}/lead/",
+        base + "name/",
+        f"{page.base_url}/manage/duplicates/",
+        f"{page.base_url}/manage/duplicates/held/{held.pk}/",
+        f"{page.base_url}/manage/duplicates/merge/",
+    ):
+        page.goto(url)
+        page.wait_for_selector("h1")
+        assert_accessible(page)
+        if page.locator("button:has-text('Continue')").count():
+            page.locator("button:has-text('Continue')").first.click()
+            page.wait_for_selector("h1")
+            assert_accessible(page)  # the error summary, or the next step
+
+    page.goto(f"{page.base_url}/manage/duplicates/merge/")
+    page.get_by_label("Public id of the first record").fill(child.public_id)
+    page.get_by_label("Public id of the second record").fill(other.public_id)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("h1")
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "la-admin@westminster.demo.example")
+    page.goto(f"{page.base_url}/manage/shielding/")
+    assert_accessible(page)
+    page.get_by_role("button", name="Continue").click()
+    assert "There is a problem" in page.content()
+    assert_accessible(page)

@@ -395,3 +395,60 @@ def test_changes_land_in_the_change_history_too(client, manager, area, child):
     changed = ChangeRecord.objects.filter(content_type__model="involvement").count() - before
     assert changed == 2  # the old lead stepped down, the new one took over
     assert ChangeRecord.objects.filter(actor_id=manager.pk).exists()
+
+
+def _register_state(child) -> tuple:
+    child.refresh_from_db()
+    return (
+        child.shielded,
+        tuple(child.names.order_by("pk").values_list("kind", "given_names", "family_name")),
+        tuple(child.addresses.order_by("pk").values_list("postcode", "moved_out_on")),
+        tuple(child.involvements.order_by("pk").values_list("ended_on", "lead_professional")),
+        child.involvements.count(),
+    )
+
+
+PAGE_FIELDS = {
+    "involvements/new/": ["service", "organisation", "started_on_day", "lead_professional"],
+    "move/": ["line_1", "postcode", "local_authority", "moved_in_on_day", "moved_in_on_year"],
+    "name/": ["given_names", "family_name", "since_day", "since_month", "since_year"],
+}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    page=st.sampled_from(sorted(PAGE_FIELDS)),
+    data=st.dictionaries(
+        st.sampled_from(sorted({f for fields in PAGE_FIELDS.values() for f in fields})),
+        values,
+        max_size=8,
+    ),
+)
+def test_any_values_on_the_record_forms_never_fail_and_never_half_write(
+    client, manager, child, page, data
+):
+    before = _register_state(child)
+    response = client.post(manage_url(child, page), {**data, "confirm": "1"})
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        assert "govuk-error-summary" in response.content.decode()
+        assert _register_state(child) == before
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.dictionaries(st.sampled_from(["public_id", "action", "reason"]), values, max_size=3))
+def test_any_values_on_the_shielding_form_never_fail(client, area, child, data):
+    client.force_login(make_user(role=Role.LA_ADMIN, organisation=area))
+    before = _register_state(child)
+    response = client.post("/manage/shielding/", {**data, "confirm": "1"})
+    assert response.status_code == 200
+    assert "govuk-error-summary" in response.content.decode()
+    assert _register_state(child) == before
