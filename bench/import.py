@@ -147,7 +147,7 @@ def nhs_numbers(rng: random.Random, count: int) -> list[str]:
     return numbers
 
 
-def generate(path: Path, *, rows: int, seed: int) -> int:
+def generate(path: Path, *, rows: int, seed: int, nhs_share: float = 0.8) -> int:
     """Writes a synthetic import file of `rows` rows; returns the number of children."""
     from faker import Faker
 
@@ -169,7 +169,7 @@ def generate(path: Path, *, rows: int, seed: int) -> int:
             since = born + timedelta(days=rng.randrange(0, (today - born).days + 1))
             child = {
                 "child_ref": f"C{children:07d}",
-                "nhs_number": next(numbers) if rng.random() < 0.8 else "",
+                "nhs_number": next(numbers) if rng.random() < nhs_share else "",
                 "given_names": fake.first_name(),
                 "family_name": fake.last_name(),
                 "other_names": (
@@ -293,6 +293,13 @@ def main() -> None:
     parser.add_argument(
         "--no-vacuum", action="store_true", help="skip VACUUM ANALYZE before each run"
     )
+    parser.add_argument(
+        "--without-nhs-numbers",
+        action="store_true",
+        help="rows carry no NHS number: for a database seeded by seed_demo, whose numbers "
+        "come from the same test range (every new child then goes through the "
+        "probable-duplicate check on names and date of birth)",
+    )
     options = parser.parse_args()
     setup_django()
     removed = clean()
@@ -302,7 +309,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "import.csv"
         began = time.perf_counter()
-        children = generate(path, rows=options.rows, seed=options.seed)
+        children = generate(
+            path,
+            rows=options.rows,
+            seed=options.seed,
+            nhs_share=0.0 if options.without_nhs_numbers else 0.8,
+        )
         size = path.stat().st_size
         print(
             f"Generated {options.rows:,} rows for {children:,} children "
