@@ -420,6 +420,21 @@ async def _load(port: int, sessions: list[str], queries: list[TypoQuery], second
     }
 
 
+async def _reference(port: int, seconds: float) -> float:
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await _request(port, _get("/healthz", ""))
+            done += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+    return done / (time.perf_counter() - start)
+
+
 def run_http(database: str, queries: list[TypoQuery], seconds: float, workers: int) -> dict:
     from django.db import connection
 
@@ -473,6 +488,9 @@ def run_http(database: str, queries: list[TypoQuery], seconds: float, workers: i
         before = head()
         result = asyncio.run(_load(port, sessions, queries, seconds))
         after = head()
+        # The floor of this machine and this client: the same server answering the
+        # health check (no session, no template, one SELECT 1).
+        result["reference_rps"] = asyncio.run(_reference(port, min(seconds, 10.0)))
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
@@ -559,6 +577,10 @@ def main() -> None:
         f" {http['requests']} requests,"
         f" {http['rps']:.0f}/s, p50 {http['p50']:.1f} ms, p99 {http['p99']:.1f} ms,"
         f" statuses {http['statuses']}"
+    )
+    print(
+        f"reference on the same server and client: GET /healthz {http['reference_rps']:.0f}/s"
+        " (the issue measured a bare Django response at about 4,400/s)"
     )
     print(
         f"audit: {http['audit_search_events']} search events for"
