@@ -220,7 +220,7 @@ def create(request: HttpRequest) -> HttpResponse:
             first_involvement=_involvement_details(data),
             request=request,
         )
-        return reverse("children:manage", args=[child.public_id]) + "?saved=1"
+        return reverse("children:manage", args=[child.public_id]) + "?saved=added"
 
     return _confirmable(
         request,

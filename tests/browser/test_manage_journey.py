@@ -59,7 +59,7 @@ def test_a_child_added_and_moved_is_seen_by_the_new_area(page, demo):
     assert_accessible(page)
     page.get_by_role("button", name="Confirm and save").click()
     page.wait_for_selector("h1:has-text('Ottilie Marchbanks')")
-    assert "The record has been updated" in page.content()
+    assert "The child has been added to the register" in page.content()
     assert_accessible(page)
 
     page.get_by_role("link", name="Record a move").click()
