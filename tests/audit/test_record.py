@@ -144,3 +144,14 @@ def test_a_lockout_is_recorded(client):
     lockout = events().filter(sequence__gt=start, action="lockout").get()
     assert lockout.detail["target_username"] == "sam@example.org"
     assert lockout.outcome == "denied"
+
+
+def test_the_lookup_count_the_index_and_the_list_of_lookups_agree():
+    from audit import selectors
+    from audit.models import AuditEvent  # noqa: TID251 (reads the index definition)
+
+    index = next(i for i in AuditEvent._meta.indexes if i.name == "audit_lookups_by_actor")
+    in_index = set(dict(index.condition.children)["action__in"])
+    assert in_index == {str(action) for action in selectors.LOOKUPS}
+    for action in selectors.LOOKUPS:
+        assert f"'{action}'" in selectors._LOOKUPS_SQL
