@@ -166,6 +166,7 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 
 # Sessions: 30 minutes idle (the cookie expiry slides with each request) and
 # 12 hours absolute (SessionLifetimeMiddleware).
+SESSION_ENGINE = "signposting.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 # The idle expiry slides at most once a minute (signposting.middleware.SessionLifetimeMiddleware).
 SESSION_SAVE_EVERY_REQUEST = False

@@ -95,3 +95,20 @@ def test_a_deactivated_users_session_stops_working(client):
     response = client.get("/")
     assert not response.wsgi_request.user.is_authenticated
     assert "govuk-button--start" in response.content.decode()
+
+
+def test_the_session_store_reads_only_live_sessions():
+    from signposting.sessions import SessionStore
+
+    store = SessionStore()
+    store["seen"] = "yes"
+    store.create()
+    key = store.session_key
+    assert SessionStore(session_key=key).load() == {"seen": "yes"}
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    expired = SessionStore(session_key=key)
+    assert expired.load() == {}
+    assert expired.session_key is None  # a new session will be made, never the old one revived
+    assert SessionStore(session_key="no-such-session-key-at-all-0123").load() == {}
