@@ -10,6 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +24,7 @@ from accounts.decorators import requires
 from accounts.models import Organisation
 from audit.lookup import audited_lookup
 from audit.models import Action
-from audit.services import record
+from audit.services import AuditWriteError, record
 from children import selectors, services
 from children.forms_manage import (
     ChildForm,
@@ -33,7 +35,7 @@ from children.forms_manage import (
     ShieldingForm,
 )
 from children.identifiers import is_valid_public_id
-from children.models import Child, Involvement, Sex
+from children.models import Child, Involvement, Name, NameKind, Sex
 
 _NOT_POSTED_BACK = {"csrfmiddlewaretoken", "confirm", "edit"}
 
@@ -67,9 +69,26 @@ def _merged(public_id: str) -> str | None:
     return merged_into(public_id) if is_valid_public_id(public_id) else None
 
 
-def _record_out_of_area(request: HttpRequest, public_id: str) -> None:
-    from django.db import transaction
+def _shown_duplicates(
+    request: HttpRequest, duplicates: Callable[[dict], list] | None, data: dict
+) -> list:
+    """The probable duplicates to show before saving: other children's details, so a
+    lookup like any other, recorded in the same transaction as the read."""
+    if duplicates is None:
+        return []
+    with transaction.atomic():
+        found = duplicates(data)
+        if found:
+            record(
+                request=request,
+                action=Action.MANAGE_VIEW,
+                children=[match.public_id for match in found],
+                detail={"page": "probable_duplicates"},
+            )
+    return found
 
+
+def _record_out_of_area(request: HttpRequest, public_id: str) -> None:
     with transaction.atomic():
         record(
             request=request,
@@ -109,6 +128,10 @@ def _confirmable(
                 if name not in _NOT_POSTED_BACK
                 for value in values
             ]
+            try:
+                found = _shown_duplicates(request, duplicates, form.cleaned_data)
+            except AuditWriteError:
+                return render(request, "audit/unavailable.html", status=503)
             return render(
                 request,
                 "children/manage/check.html",
@@ -116,7 +139,7 @@ def _confirmable(
                     "caption": caption,
                     "rows": rows(form.cleaned_data),
                     "hidden": hidden,
-                    "duplicates": duplicates(form.cleaned_data) if duplicates else [],
+                    "duplicates": found,
                 },
             )
     return render(
@@ -128,6 +151,7 @@ def _confirmable(
             "caption": caption,
             "back_url": back_url,
             "intro": intro,
+            "done": done,
         },
     )
 
@@ -201,7 +225,11 @@ def create(request: HttpRequest) -> HttpResponse:
             names=[(data["given_names"], data["family_name"])],
             nhs_number=data["nhs_number"] or None,
         )
-        return [_DuplicateLabel(child) for child in found[:10]]
+        found = found[:10]
+        prefetch_related_objects(
+            found, Prefetch("names", queryset=Name.objects.filter(kind=NameKind.CURRENT))
+        )
+        return [_DuplicateLabel(child) for child in found]
 
     def save(data: dict) -> str:
         child = services.child_create(
@@ -240,8 +268,9 @@ def create(request: HttpRequest) -> HttpResponse:
 
 class _DuplicateLabel:
     def __init__(self, child: Child):
-        name = child.names.filter(kind="current").first()
+        name = next(iter(child.names.all()), None)  # prefetched: the current name only
         who = f"{name.given_names} {name.family_name}" if name else "Name not recorded"
+        self.public_id = child.public_id
         self.label = f"{who}, born {_date(child.date_of_birth)} ({child.public_id})"
 
 

@@ -11,7 +11,7 @@ from audit.models import Action
 from children.models import Address, Child, Involvement, Name, Service
 from children.search import find_children
 from children.services import InvolvementDetails, involvement_add
-from tests.audit.helpers import events_about, last_event
+from tests.audit.helpers import events, events_about, last_event
 from tests.factories import make_area, make_child, make_partner, make_user
 
 pytestmark = pytest.mark.django_db
@@ -452,3 +452,28 @@ def test_any_values_on_the_shielding_form_never_fail(client, area, child, data):
     assert response.status_code == 200
     assert "govuk-error-summary" in response.content.decode()
     assert _register_state(child) == before
+
+
+def test_showing_probable_duplicates_is_itself_recorded(client, manager, area):
+    existing = make_child(
+        area=area, given_names="Tomas", family_name="Kowalczyk", date_of_birth=DOB
+    )
+    client.post("/manage/children/new/", child_form(area))
+    event = last_event()
+    assert (event.action, event.children) == (Action.MANAGE_VIEW, [existing.public_id])
+
+
+def test_no_probable_duplicates_no_lookup_event(client, manager, area):
+    before = events().count()
+    client.post("/manage/children/new/", child_form(area))
+    assert events().count() == before
+
+
+def test_shielding_says_it_is_done(client, area, child):
+    client.force_login(make_user(role=Role.LA_ADMIN, organisation=area))
+    response = client.post(
+        "/manage/shielding/",
+        {"public_id": child.public_id, "action": "shield", "reason": "Risk", "confirm": "1"},
+        follow=True,
+    )
+    assert "The record is now restricted" in response.content.decode()
