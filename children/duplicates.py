@@ -180,6 +180,13 @@ def probable_duplicates(
 # --- Merging -----------------------------------------------------------------------------
 
 
+def merged_from_any(*, old_public_ids: Collection[str], survivor_public_id: str) -> bool:
+    """Whether any of the old public ids was merged into this record (one query)."""
+    return MergedChild.objects.filter(
+        old_public_id__in=old_public_ids, survivor__public_id=survivor_public_id
+    ).exists()
+
+
 def merged_into(public_id: str) -> str | None:
     """The public id of the record that a merged-away public id now lives in."""
     return (

@@ -20,7 +20,7 @@ from audit.models import Action
 from audit.selectors import latest_search_results
 from audit.services import record
 from children import selectors
-from children.duplicates import merged_into
+from children.duplicates import merged_from_any, merged_into
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
 from children.models import Child
@@ -92,7 +92,9 @@ def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
         # still applies to the record it leads to).
         return redirect("children:record", public_id=survivor)
     shown = latest_search_results(user_id=request.user.pk)
-    if public_id not in shown and not any(merged_into(old) == public_id for old in shown):
+    if public_id not in shown and not merged_from_any(
+        old_public_ids=shown, survivor_public_id=public_id
+    ):
         # Not from this user's latest search: a guessed, shared or stale link.
         return _refuse(request, public_id, "not_in_search_results")
     child = selectors.child_for_viewer(public_id=public_id, viewer=request.user)
