@@ -50,8 +50,24 @@ def events(request: HttpRequest) -> HttpResponse:
     for key in ("before", "after"):
         query.pop(key, None)
     return TemplateResponse(
-        request, "audit/events.html", {"form": form, "page": page, "query": query.urlencode()}
+        request,
+        "audit/events.html",
+        {
+            "form": form,
+            "page": page,
+            "newer_href": _page_href(query, "after", page.newer_than if page else None),
+            "older_href": _page_href(query, "before", page.older_than if page else None),
+        },
     )
+
+
+def _page_href(query, key: str, sequence: int | None) -> str:
+    """The filters as given, and where the next page starts; "" when there is none."""
+    if not sequence:
+        return ""
+    query = query.copy()
+    query[key] = str(sequence)
+    return "?" + query.urlencode()
 
 
 def _sequence(value: str | None) -> int | None:

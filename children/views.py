@@ -207,6 +207,8 @@ def stale_involvements(request: HttpRequest) -> HttpResponse:
             "area": area,
             "page": page,
             "threshold": timezone.localdate(selectors.stale_threshold(now=now)),
+            "prev_href": f"?page={page.previous_page_number()}" if page.has_previous() else "",
+            "next_href": f"?page={page.next_page_number()}" if page.has_next() else "",
             "months": settings.STALE_AFTER_MONTHS,
         },
     )

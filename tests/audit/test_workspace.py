@@ -142,3 +142,15 @@ def test_django_admin_shows_audit_data_read_only(client):
     event.refresh_from_db()
     assert event.reason_text == ""
     assert client.get("/django-admin/audit/changerecord/add/").status_code == 403
+
+
+def test_the_pages_keep_the_filters_and_follow_on(client, auditor):
+    for _ in range(55):
+        record(request=None, action="sign_out")
+    first = client.get("/audit/", {"action": "sign_out"}).content.decode()
+    assert "Older events" in first and "Newer events" not in first
+    href = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert href.startswith("?") and "action=sign_out" in href and "before=" in href
+    second = client.get("/audit/" + href).content.decode()
+    assert "Newer events" in second
+    assert second.count('<tr class="govuk-table__row">') == 1 + 5  # header and the rest

@@ -103,3 +103,14 @@ def test_an_empty_list_says_so(client, area):
     make_child(area=area)
     client.force_login(make_user(role=Role.DATA_MANAGER, organisation=area))
     assert "has been confirmed since" in client.get(LIST).content.decode()
+
+
+def test_the_list_goes_on_over_pages(client, area):
+    for n in range(51):
+        child = make_child(area=area, given_names="Page", family_name=f"Child{'x' * (n % 5)}")
+        confirmed(child, months_ago=8)
+    client.force_login(make_user(role=Role.DATA_MANAGER, organisation=area))
+    first = client.get(LIST).content.decode()
+    assert "51 involvements" in first and 'href="?page=2"' in first and "Previous page" not in first
+    second = client.get(LIST, {"page": 2}).content.decode()
+    assert 'href="?page=1"' in second and "Next page" not in second
