@@ -11,12 +11,18 @@ class Capability(StrEnum):
     MANAGE_USERS = "manage_users"
     REVIEW_AUDIT = "review_audit"
     SHIELD_RECORDS = "shield_records"
+    # Notices of views of the children one is responsible for (audit.Notice).
+    READ_NOTICES = "read_notices"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
-    Role.PRACTITIONER: frozenset({Capability.SEARCH_CHILDREN}),
-    Role.DATA_MANAGER: frozenset({Capability.SEARCH_CHILDREN, Capability.MANAGE_RECORDS}),
-    Role.LA_ADMIN: frozenset({Capability.MANAGE_USERS, Capability.SHIELD_RECORDS}),
+    Role.PRACTITIONER: frozenset({Capability.SEARCH_CHILDREN, Capability.READ_NOTICES}),
+    Role.DATA_MANAGER: frozenset(
+        {Capability.SEARCH_CHILDREN, Capability.MANAGE_RECORDS, Capability.READ_NOTICES}
+    ),
+    Role.LA_ADMIN: frozenset(
+        {Capability.MANAGE_USERS, Capability.SHIELD_RECORDS, Capability.READ_NOTICES}
+    ),
     Role.AUDITOR: frozenset({Capability.REVIEW_AUDIT}),
 }
 

@@ -89,6 +89,8 @@ class User(AbstractUser):
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
     job_title = models.CharField(max_length=150, blank=True)
+    # When the user last opened their notices (audit.Notice): newer ones are counted as unread.
+    notices_read_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

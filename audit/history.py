@@ -11,7 +11,7 @@ def register_models() -> None:
     from accounts.models import Organisation, User
     from children.models import Address, Child, FeedToken, Involvement, Name
 
-    auditlog.register(User, exclude_fields=["password", "last_login"])
+    auditlog.register(User, exclude_fields=["password", "last_login", "notices_read_at"])
     auditlog.register(Organisation)
     # The register's history says what changed and who changed it; identifying
     # values are masked, as the history is readable by platform operators.

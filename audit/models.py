@@ -13,7 +13,15 @@ from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
 # Tables whose rows database triggers keep from being changed or deleted.
-APPEND_ONLY_TABLES = frozenset({"audit_auditevent", "audit_auditeventchild"})
+APPEND_ONLY_TABLES = frozenset(
+    {
+        "audit_auditevent",
+        "audit_auditeventchild",
+        "audit_flag",
+        "audit_flagoutcome",
+        "audit_notice",
+    }
+)
 
 
 class Action(models.TextChoices):
@@ -30,6 +38,11 @@ class Action(models.TextChoices):
     # Oversight
     AUDIT_SEARCH = "audit_search", "Audit search"
     AUDIT_EXPORT = "audit_export", "Audit export"
+    ACCESS_REPORT = "access_report", "Child access report"
+    ACTIVITY_REPORT = "activity_report", "User activity report"
+    FLAG_REVIEW = "flag_review", "Flags reviewed"
+    FLAG_OUTCOME = "flag_outcome", "Flag outcome recorded"
+    NOTICE_REVIEW = "notice_review", "Notices of views read"
     # User management
     USER_CREATE = "user_create", "User created"
     USER_CHANGE = "user_change", "User changed"
@@ -137,3 +150,109 @@ class ChangeRecord(AbstractLogEntry):
     class Meta(AbstractLogEntry.Meta):
         verbose_name = "change record"
         verbose_name_plural = "change history"
+
+
+class Rule(models.TextChoices):
+    """The misuse rules of audit.flags, each a small function there."""
+
+    VOLUME = "volume", "Unusual number of lookups"
+    OUT_OF_AREA = "out_of_area", "Out of area"
+    RESTRICTED = "restricted", "Attempt on a shielded record"
+    PERSONAL_LINK = "personal_link", "Possible personal link"
+    OUT_OF_HOURS = "out_of_hours", "Out of hours"
+    FISHING = "fishing", "Searches without views"
+
+
+class Flag(models.Model):
+    """A lookup, or a user's day of lookups, that a misuse rule picked out for an auditor.
+
+    Raised by audit.flags (as the lookup is recorded, or by `manage.py flag_events`),
+    never changed: an auditor's outcome is a FlagOutcome and an audit event of its own.
+    Like audit events, it keeps the actor as values at the time.
+    """
+
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    raised_at = models.DateTimeField(default=timezone.now, editable=False)
+    # One flag per thing flagged, however often the rule runs ("out_of_area:event:812",
+    # "volume:user:45:2026-11-24").
+    key = models.CharField(max_length=100, unique=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=254, blank=True)
+    actor_name = models.CharField(max_length=300, blank=True)
+    actor_role = models.CharField(max_length=32, blank=True)
+    actor_organisation = models.CharField(max_length=200, blank=True)
+    # The ONS code of the local authority the actor works in: the queue's area filter.
+    area_code = models.CharField(max_length=9, blank=True)
+    child_public_id = models.CharField(max_length=16, blank=True)
+    # The event that raised it (a lookup), or none for a rule over a day.
+    event_sequence = models.BigIntegerField(null=True, blank=True)
+    day = models.DateField(null=True, blank=True)
+    # Why, in figures (counts, medians, the hour): never a name.
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        indexes = [
+            models.Index(fields=["raised_at"], name="flag_time"),
+            models.Index(fields=["rule", "raised_at"], name="flag_rule_time"),
+            models.Index(fields=["area_code", "raised_at"], name="flag_area_time"),
+            models.Index(fields=["actor_id", "raised_at"], name="flag_actor_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} flag {self.pk}"
+
+
+class Outcome(models.TextChoices):
+    NO_CONCERN = "no_concern", "No concern"
+    ADVICE_GIVEN = "advice_given", "Advice given"
+    REFERRED = "referred", "Referred for investigation"
+
+
+class FlagOutcome(models.Model):
+    """An auditor's decision on a flag: appended once, never edited. A flag with one is closed."""
+
+    flag = models.OneToOneField(Flag, on_delete=models.DO_NOTHING, related_name="outcome")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    note = models.TextField()
+    decided_at = models.DateTimeField(default=timezone.now, editable=False)
+    auditor_id = models.BigIntegerField()
+    auditor_username = models.CharField(max_length=254)
+    auditor_name = models.CharField(max_length=300, blank=True)
+    # The flag_outcome audit event written in the same transaction.
+    event_sequence = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.outcome} on flag {self.flag_id}"
+
+
+class Notice(models.Model):
+    """Tells someone responsible for a child that a person outside the child's services
+    viewed the record: the lead professional, and the shielding authority's admins.
+
+    In-app only (no e-mail: it would carry child data). Never changed; what a
+    user has read is their `notices_read_at`.
+    """
+
+    recipient_id = models.BigIntegerField()
+    child_public_id = models.CharField(max_length=16)
+    viewed_at = models.DateTimeField()
+    event_sequence = models.BigIntegerField()
+    viewer_name = models.CharField(max_length=300, blank=True)
+    viewer_role = models.CharField(max_length=32, blank=True)
+    viewer_organisation = models.CharField(max_length=200, blank=True)
+    reason_code = models.CharField(max_length=40, blank=True)
+    # Why this recipient: "lead_professional" or "shielding_authority".
+    because = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["-viewed_at", "-pk"]
+        indexes = [models.Index(fields=["recipient_id", "viewed_at"], name="notice_recipient")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient_id", "event_sequence"], name="notice_once_per_view"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notice {self.pk} of event {self.event_sequence}"

@@ -280,3 +280,28 @@ LOOKUPS_PER_HOUR = env.int("LOOKUPS_PER_HOUR", default=60)
 # An open involvement its source has not confirmed for this long is shown as
 # "not confirmed since <date>" and listed for the area's data managers.
 STALE_AFTER_MONTHS = env.int("STALE_AFTER_MONTHS", default=6)
+
+# Oversight (audit.flags): the thresholds of the misuse rules. A rule is one small
+# function there; these say when it fires.
+# 1. volume: a user's searches and record views in one day above this many...
+FLAG_VOLUME_DAILY_LIMIT = env.int("FLAG_VOLUME_DAILY_LIMIT", default=120)
+# ...or above this many times their own median day over the previous 30 days, counted
+# only on days with at least FLAG_VOLUME_MIN_LOOKUPS (a median of 2 makes 7 "unusual").
+FLAG_VOLUME_MEDIAN_FACTOR = env.float("FLAG_VOLUME_MEDIAN_FACTOR", default=3.0)
+FLAG_VOLUME_MIN_LOOKUPS = env.int("FLAG_VOLUME_MIN_LOOKUPS", default=20)
+# 5. out of hours: lookups outside these local hours (start inclusive, end exclusive)
+# or on these days (Monday is 0) are flagged, once per user per day.
+FLAG_WORKING_HOURS = tuple(env.list("FLAG_WORKING_HOURS", cast=int, default=[7, 19]))
+FLAG_WORKING_DAYS = tuple(env.list("FLAG_WORKING_DAYS", cast=int, default=[0, 1, 2, 3, 4]))
+# 6. fishing: a day with at least this many searches, and record views for at most
+# this share of them.
+FLAG_FISHING_MIN_SEARCHES = env.int("FLAG_FISHING_MIN_SEARCHES", default=20)
+FLAG_FISHING_MAX_VIEW_RATIO = env.float("FLAG_FISHING_MAX_VIEW_RATIO", default=0.1)
+
+# The child access report for a subject-access request (CSV and printable page) names
+# the practitioners who looked; off, it gives only their organisation and role.
+ACCESS_REPORT_NAMES_PRACTITIONERS = env.bool("ACCESS_REPORT_NAMES_PRACTITIONERS", default=True)
+# An auditor's CSV export of the event list stops at this many rows.
+AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=50_000)
+# Notices of views of your children's records: how far back the list and the count go.
+NOTICE_DAYS = env.int("NOTICE_DAYS", default=90)
