@@ -9,12 +9,20 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit import chain
-from audit.models import GENESIS_HASH, Action, AuditEvent, AuditEventChild
+from audit import chain, oversight
+from audit.models import (
+    GENESIS_HASH,
+    Action,
+    AuditEvent,
+    AuditEventChild,
+    Flag,
+    FlagOutcome,
+    Outcome,
+)
 from signposting.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
@@ -79,6 +87,9 @@ def record(
     try:
         with transaction.atomic(savepoint=False):
             event = _append(fields, content)
+            if signed_in and event.action in oversight.OVERSEEN:
+                # Flags and notices commit with the lookup, or neither does.
+                oversight.after_lookup(event=event, actor=user)
     except Exception as error:
         # Log the failure, never the event's content (it may name a child).
         logger.error("Audit write failed for action %s: %s", fields["action"], type(error).__name__)
@@ -152,3 +163,46 @@ def _clean(value: Any, limit: int) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     return _clean(str(value), limit)
+
+
+class OutcomeAlreadyRecorded(Exception):
+    """The flag has an outcome already: outcomes are appended once, never replaced."""
+
+    def __init__(self, existing: FlagOutcome) -> None:
+        super().__init__(f"flag {existing.flag_id} already has an outcome")
+        self.existing = existing
+
+
+@transaction.atomic
+def flag_outcome_record(
+    *, request: HttpRequest, flag: Flag, outcome: Outcome, note: str
+) -> FlagOutcome:
+    """Closes a flag with an auditor's outcome: a FlagOutcome row and a flag_outcome audit
+    event, together or not at all. A second outcome for the same flag is refused."""
+    existing = FlagOutcome.objects.filter(flag=flag).first()
+    if existing is not None:
+        raise OutcomeAlreadyRecorded(existing)
+    auditor = request.user
+    event = record(
+        request=request,
+        action=Action.FLAG_OUTCOME,
+        children=[flag.child_public_id] if flag.child_public_id else [],
+        outcome=Outcome(outcome).value,
+        reason_text=note,
+        detail={"flag": flag.pk, "rule": flag.rule, "about_user": flag.actor_id},
+    )
+    try:
+        with transaction.atomic():
+            return FlagOutcome.objects.create(
+                flag=flag,
+                outcome=outcome,
+                note=note,
+                auditor_id=auditor.pk,
+                auditor_username=auditor.get_username(),
+                auditor_name=auditor.get_full_name(),
+                event_sequence=event.sequence,
+            )
+    except IntegrityError:
+        # Another auditor's outcome landed first (the flag is unique in the table).
+        existing = FlagOutcome.objects.get(flag=flag)
+        raise OutcomeAlreadyRecorded(existing) from None

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.capabilities import Capability, has_capability
 from accounts.models import Organisation, User
+from children.matching import name_key
 from children.models import Address, Child, Involvement, Name, NameKind, Sex
 
 
@@ -340,3 +341,79 @@ def stale_involvements(*, area: Organisation, now: datetime) -> QuerySet[Involve
         )
         .order_by("confirmed_at", "pk")
     )
+
+
+# --- What oversight needs to know about a record view (audit.flags, audit.notices) -------
+
+
+@dataclass(frozen=True)
+class OversightFacts:
+    """What the misuse rules and the notices need about a child and the person viewing."""
+
+    # The child has (or had) an address in the viewer's local authority.
+    lived_in_viewer_area: bool
+    # The viewer's organisation is (or was) involved with the child.
+    served_by_viewer_organisation: bool
+    # One of the child's recorded family names is the viewer's family name.
+    shares_viewer_family_name: bool
+    # Organisations with an open involvement: a viewer from one of them is "inside".
+    involved_organisation_ids: frozenset[int]
+    # The e-mail addresses of the child's current lead professionals (usually one).
+    lead_professional_emails: tuple[str, ...]
+    shielded_by_id: int | None
+
+
+_OVERSIGHT_SQL = """
+SELECT c.id, c.shielded_by_id,
+    EXISTS (SELECT 1 FROM children_address a
+        WHERE a.child_id = c.id AND a.local_authority_id = %s),
+    EXISTS (SELECT 1 FROM children_involvement i
+        WHERE i.child_id = c.id AND i.organisation_id = %s),
+    EXISTS (SELECT 1 FROM children_name n WHERE n.child_id = c.id AND n.family_key = %s)
+FROM children_child c WHERE c.public_id = %s
+"""
+
+
+def oversight_facts(*, public_id: str, viewer: User) -> OversightFacts | None:
+    """The facts about a record view that decide flags and notices, or None for no such child."""
+    area = area_of(viewer)
+    family_key = name_key(viewer.last_name) if viewer.last_name.strip() else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _OVERSIGHT_SQL,
+            [
+                area.pk if area else None,
+                viewer.organisation_id,
+                family_key or None,
+                public_id,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    child_id, shielded_by_id, lived_here, served_here, same_name = row
+    open_involvements = list(
+        Involvement.objects.filter(child_id=child_id, ended_on__isnull=True).values_list(
+            "organisation_id", "lead_professional", "practitioner_email"
+        )
+    )
+    return OversightFacts(
+        lived_in_viewer_area=bool(lived_here),
+        served_by_viewer_organisation=bool(served_here),
+        shares_viewer_family_name=bool(same_name),
+        involved_organisation_ids=frozenset(org_id for org_id, _, _ in open_involvements),
+        lead_professional_emails=tuple(
+            email.strip().lower() for _, lead, email in open_involvements if lead and email.strip()
+        ),
+        shielded_by_id=shielded_by_id,
+    )
+
+
+def current_names(*, public_ids: set[str]) -> dict[str, str]:
+    """Public id -> the child's current name, for children still on the register."""
+    if not public_ids:
+        return {}
+    rows = Name.objects.filter(kind=NameKind.CURRENT, child__public_id__in=public_ids).values_list(
+        "child__public_id", "given_names", "family_name"
+    )
+    return {public_id: f"{given} {family}" for public_id, given, family in rows}

@@ -68,6 +68,7 @@ def make_child(
     organisation=None,
     lead_professional: bool = False,
     nhs_number: str | None = None,
+    practitioner_email: str = "",
 ):
     """A child created as the register creates them: with a first involvement."""
     from datetime import date
@@ -101,6 +102,7 @@ def make_child(
             ended_on=ended_on,
             practitioner_name="Pat Practitioner",
             practitioner_phone="020 7946 0001",
+            practitioner_email=practitioner_email,
             lead_professional=lead_professional,
         ),
     )

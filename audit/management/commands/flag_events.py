@@ -1,0 +1,72 @@
+"""Runs the day rules of audit.flags (volume against a user's usual day, and fishing)."""
+
+from datetime import date, timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit import flags
+from audit.models import AuditEvent, Flag
+from audit.oversight import area_code
+
+
+class Command(BaseCommand):
+    help = (
+        "Raise flags for the day rules over whole days (by default yesterday, local time): "
+        "a user's lookups far above their limit or their usual day, and many searches "
+        "with few record views. Safe to run again: a flag is raised once."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--day", help="The (last) day to check, YYYY-MM-DD")
+        parser.add_argument(
+            "--days", type=int, default=1, help="How many days to check, ending with --day"
+        )
+
+    def handle(self, *args, day=None, days=1, **options) -> None:
+        try:
+            last = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
+        except ValueError as error:
+            raise CommandError(f"--day must be a date like 2026-11-24, not {day!r}") from error
+        if not 1 <= days <= 400:
+            raise CommandError("--days must be between 1 and 400")
+        total = 0
+        for offset in range(days - 1, -1, -1):
+            checked = last - timedelta(days=offset)
+            raised = _flag_day(checked)
+            total += raised
+            self.stdout.write(f"{checked.isoformat()}: {raised} new flag(s)")
+        self.stdout.write(self.style.SUCCESS(f"Raised {total} new flag(s)."))
+
+
+@transaction.atomic
+def _flag_day(day: date) -> int:
+    found = flags.findings_for_day(day=day)
+    raised = set(
+        Flag.objects.filter(key__in=[finding.key for _, finding in found]).values_list(
+            "key", flat=True
+        )
+    )
+    new = []
+    for user_day, finding in found:
+        if finding.key in raised:
+            continue
+        # The user as the trail last saw them that day (they may be gone since).
+        latest = (
+            AuditEvent.objects.filter(
+                actor_id=user_day.actor_id, occurred_at__lt=flags.start_of(day + timedelta(days=1))
+            )
+            .order_by("-sequence")
+            .first()
+        )
+        user = User.objects.select_related("organisation").filter(pk=user_day.actor_id).first()
+        new += flags.flags_from(
+            [finding],
+            actor=flags.actor_values(latest),
+            area_code=area_code(user.organisation) if user else "",
+            event_sequence=None,
+        )
+    flags.save_flags(new)
+    return len(new)
