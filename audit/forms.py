@@ -4,8 +4,8 @@ import re
 
 from django import forms
 
-from audit.models import Action
-from audit.selectors import EventFilter
+from audit.models import Action, Outcome, Rule
+from audit.selectors import EventFilter, FlagFilter
 
 PUBLIC_ID = re.compile(r"^[0-9A-Z]{3}-[0-9A-Z]{3}-[0-9A-Z]{3}$")
 
@@ -80,3 +80,53 @@ class EventFilterForm(forms.Form):
             date_from=data["date_from"],
             date_to=data["date_to"],
         )
+
+
+class FlagFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[("open", "Open"), ("closed", "With an outcome"), ("all", "All")],
+    )
+    rule = forms.ChoiceField(
+        label="Rule", required=False, choices=[("", "Any rule"), *Rule.choices]
+    )
+    area = forms.ChoiceField(label="Area of the user", required=False, choices=[])
+
+    def __init__(self, *args, areas: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "Any area"), *areas]
+
+    def to_filter(self) -> FlagFilter:
+        data = self.cleaned_data
+        return FlagFilter(
+            rule=data["rule"], area_code=data["area"], status=data["status"] or "open"
+        )
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select the outcome",
+            "invalid_choice": "Select the outcome",
+        },
+    )
+    note = forms.CharField(
+        label="Note",
+        help_text="What you found and what was done. It is kept in the audit trail.",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": "Enter a note about the outcome",
+            "max_length": "The note must be 2,000 characters or fewer",
+        },
+    )
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"].replace("\x00", "").strip()
+        if not note:
+            raise forms.ValidationError("Enter a note about the outcome")
+        return note

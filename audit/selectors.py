@@ -7,7 +7,8 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent
+from accounts.models import Organisation
+from audit.models import Action, AuditEvent, Flag
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,85 @@ def lookups_since(*, user_id: int, since: datetime, limit: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_LOOKUPS_SQL, [user_id, since, limit])
         return cursor.fetchone()[0]
+
+
+# --- Flags ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagFilter:
+    rule: str = ""
+    area_code: str = ""
+    status: str = "open"  # "open", "closed" or "all"
+
+    def as_criteria(self) -> dict[str, str]:
+        return {key: value for key, value in self.__dict__.items() if value}
+
+
+def flags_matching(*, criteria: FlagFilter) -> QuerySet[Flag]:
+    """Flags newest first (by when raised, which is the order of their ids)."""
+    flags = Flag.objects.select_related("outcome")
+    if criteria.rule:
+        flags = flags.filter(rule=criteria.rule)
+    if criteria.area_code:
+        flags = flags.filter(area_code=criteria.area_code)
+    if criteria.status == "open":
+        flags = flags.filter(outcome__isnull=True)
+    elif criteria.status == "closed":
+        flags = flags.filter(outcome__isnull=False)
+    return flags.order_by("-pk")
+
+
+@dataclass(frozen=True)
+class FlagPage:
+    flags: list[Flag]
+    newer_than: int | None
+    older_than: int | None
+
+
+def flag_page(
+    *, criteria: FlagFilter, before: int | None, after: int | None, size: int
+) -> FlagPage:
+    """One page of matching flags by id, newest first (keyset paging)."""
+    flags = flags_matching(criteria=criteria)
+    if after is not None:
+        rows = list(flags.filter(pk__gt=after).order_by("pk")[: size + 1])
+        has_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_older = flags.filter(pk__lte=after).exists()
+    else:
+        if before is not None:
+            flags = flags.filter(pk__lt=before)
+        rows = list(flags[: size + 1])
+        has_older = len(rows) > size
+        rows = rows[:size]
+        has_newer = (
+            before is not None and flags_matching(criteria=criteria).filter(pk__gte=before).exists()
+        )
+    return FlagPage(
+        flags=rows,
+        newer_than=rows[0].pk if rows and has_newer else None,
+        older_than=rows[-1].pk if rows and has_older else None,
+    )
+
+
+def flag_areas() -> list[tuple[str, str]]:
+    """(ONS code, name) of every local authority, for the queue's area filter (a constant
+    list of 153: cheaper than finding which areas have flags)."""
+    return list(
+        Organisation.objects.filter(kind=Organisation.Kind.LOCAL_AUTHORITY)
+        .order_by("name")
+        .values_list("ons_code", "name")
+    )
+
+
+def flag_with_event(*, flag_id: int) -> tuple[Flag, AuditEvent | None] | None:
+    flag = Flag.objects.select_related("outcome").filter(pk=flag_id).first()
+    if flag is None:
+        return None
+    event = (
+        AuditEvent.objects.filter(sequence=flag.event_sequence).first()
+        if flag.event_sequence is not None
+        else None
+    )
+    return flag, event

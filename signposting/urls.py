@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from audit import views_notices
 from signposting import views
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("notices/", views_notices.notices, name="notices"),
     path("", include("children.urls")),
     path("django-admin/", admin.site.urls),
 ]

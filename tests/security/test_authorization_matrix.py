@@ -96,6 +96,34 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     # The auditor workspace: auditors only.
     ("audit:events", "/audit/", "GET"): AUDITORS_ONLY,
     ("audit:events", "/audit/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("audit:export", "/audit/export/", "GET"): AUDITORS_ONLY,
+    ("audit:export", "/audit/export/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    # A child's access report works for any well-formed public id (purged children too).
+    ("audit:child-access", "/audit/children/7KQ-4M2-PXA/", "GET"): AUDITORS_ONLY,
+    ("audit:child-access", "/audit/children/7KQ-4M2-PXA/", "POST"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
+    # A user id with no account and no events is not found, even for auditors.
+    ("audit:user-activity", "/audit/users/999999/", "GET"): every(
+        REDIRECT, **{**SIGNED_IN_FORBIDDEN, "auditor": 404}
+    ),
+    ("audit:user-activity", "/audit/users/999999/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("audit:flags", "/audit/flags/", "GET"): AUDITORS_ONLY,
+    ("audit:flags", "/audit/flags/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("audit:flag", "/audit/flags/999999/", "GET"): every(
+        REDIRECT, **{**SIGNED_IN_FORBIDDEN, "auditor": 404}
+    ),
+    ("audit:flag", "/audit/flags/999999/", "POST"): every(
+        REDIRECT, **{**SIGNED_IN_FORBIDDEN, "auditor": 404}
+    ),
+    ("audit:flag", "/audit/flags/999999/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    # Notices of views of one's children's records: everyone who may be responsible for a
+    # child (practitioners, data managers, LA admins); not auditors or operators.
+    ("notices", "/notices/", "GET"): every(
+        REDIRECT,
+        **{**SIGNED_IN_FORBIDDEN, "practitioner": OK, "data_manager": OK, "la_admin": OK},
+    ),
+    ("notices", "/notices/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     # Finding a child: practitioners and data managers.
     ("children:search", "/search/", "GET"): SEARCHERS_ONLY,
     ("children:search", "/search/", "POST"): SEARCHERS_ONLY,
