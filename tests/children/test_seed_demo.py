@@ -355,3 +355,15 @@ def test_seeding_is_one_audit_event_not_one_per_child():
     assert event.detail["synthetic"] is True
     seed(60)
     assert events().count() == before + 1
+
+
+def test_each_demo_practitioner_leads_a_few_of_their_areas_children():
+    """So that a demo practitioner's notices (views of their children's records) can be tried."""
+    call_command("seed_demo", stdout=io.StringIO())
+    for slug in DEMO_AREAS.values():
+        email = f"practitioner@{slug}.demo.example"
+        leads = Involvement.objects.filter(
+            practitioner_email=email, lead_professional=True, ended_on=None
+        )
+        assert leads.count() == 5
+        assert len({lead.child_id for lead in leads}) == 5

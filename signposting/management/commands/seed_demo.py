@@ -14,7 +14,10 @@ from faker import Faker
 from accounts.models import Organisation, Role, User
 from accounts.services import local_authorities_load, partner_agency_get_or_create, user_create
 from children.demo import DEFAULT_CHILDREN, PARTNER_AGENCIES, SeedResult, children_seed
+from children.models import Involvement
 
+# Children of each demo area whose lead professional is the area's demo practitioner.
+DEMO_LEADS = 5
 DEMO_PASSWORD = "demo-password-for-synthetic-data"  # noqa: S105 (published: demo only)
 
 # Three areas a child might move between: two London boroughs and a county.
@@ -93,10 +96,26 @@ class Command(BaseCommand):
             progress=self._progress if options["children"] >= 100_000 else None,
         )
         self._summary(result)
+        self._demo_leads()
         self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins (all synthetic):"))
         for username, role_label, area_name in logins:
             self.stdout.write(f"  {username:<40} {role_label:<24} {area_name}")
         self.stdout.write(f"Password for every demo login: {DEMO_PASSWORD}")
+
+    def _demo_leads(self) -> None:
+        """Makes each demo area's practitioner the lead professional of a few of its children,
+        so that their notices (views by others of their children's records) can be tried."""
+        for slug in DEMO_AREAS.values():
+            practitioner = User.objects.get(username=f"practitioner@{slug}.demo.example")
+            leads = Involvement.objects.filter(
+                lead_professional=True,
+                ended_on__isnull=True,
+                organisation=practitioner.organisation,
+            ).order_by("pk")[:DEMO_LEADS]
+            Involvement.objects.filter(pk__in=list(leads.values_list("pk", flat=True))).update(
+                practitioner_name=practitioner.get_full_name(),
+                practitioner_email=practitioner.username,
+            )
 
     def _progress(self, done: int, total: int) -> None:
         if done == total or done // 100_000 != self._reported:
