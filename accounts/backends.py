@@ -1,5 +1,6 @@
-"""Django's model backend, loading the signed-in user with their organisation in one query:
-nearly every page needs it (the header, capabilities scoped by area, the audit actor)."""
+"""Django's model backend, loading the signed-in user with their organisation and vetting in
+one query: nearly every page needs them (the header, capabilities scoped by area and allowed
+by vetting, the audit actor)."""
 
 from django.contrib.auth.backends import ModelBackend
 
@@ -10,7 +11,7 @@ class UserWithOrganisationBackend(ModelBackend):
     def get_user(self, user_id):
         try:
             user = User._default_manager.select_related(
-                "organisation", "organisation__local_authority"
+                "organisation", "organisation__local_authority", "vetting"
             ).get(pk=user_id)
         except User.DoesNotExist:
             return None

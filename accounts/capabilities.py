@@ -2,7 +2,10 @@
 
 from enum import StrEnum
 
-from accounts.models import Role, User
+from django.utils import timezone
+
+from accounts.models import Role, User, Vetting
+from accounts.vetting import VettingStatus, vetting_status
 
 
 class Capability(StrEnum):
@@ -32,11 +35,29 @@ def capabilities_of(user: User) -> frozenset[Capability]:
 
     A platform operator (superuser) runs the service through Django's admin
     and holds none of these: operating the service is not a reason to look
-    at children's records.
+    at children's records. A user whose vetting has lapsed holds none either.
     """
+    granted = role_capabilities(user)
+    if granted and not vetting_of(user).allows_access:
+        # Vetting lapsed or never complete: the role stands, its capabilities do not.
+        return frozenset()
+    return granted
+
+
+def role_capabilities(user: User) -> frozenset[Capability]:
+    """What the user's role grants, vetted or not (to tell "lapsed" from "not allowed")."""
     if not (user.is_authenticated and user.is_active) or not user.role:
         return frozenset()
     return ROLE_CAPABILITIES.get(Role(user.role), frozenset())
+
+
+def vetting_of(user: User) -> VettingStatus:
+    """The user's vetting today (the record is loaded with the user: accounts.backends)."""
+    try:
+        record = user.vetting
+    except Vetting.DoesNotExist:
+        record = None
+    return vetting_status(record, today=timezone.localdate())
 
 
 def has_capability(user: User, capability: Capability) -> bool:

@@ -7,7 +7,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from accounts.capabilities import Capability, has_capability
+from accounts.capabilities import Capability, has_capability, role_capabilities
+from accounts.views_vetting import vetting_lapsed
 
 View = Callable[..., HttpResponse]
 
@@ -21,6 +22,9 @@ def requires(capability: Capability) -> Callable[[View], View]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_capability(request.user, capability):
+                if capability in role_capabilities(request.user):
+                    # Their role allows it, their vetting does not (any more): say so.
+                    return vetting_lapsed(request)
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

@@ -106,3 +106,33 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+
+class Vetting(models.Model):
+    """What entitles a user to their access, and who recorded it: an enhanced DBS check,
+    the service's training and the signed user agreement. Access lapses by itself when the
+    check or the training is too old (accounts.vetting)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="vetting")
+    dbs_checked_on = models.DateField("DBS check date", null=True, blank=True)
+    dbs_certificate = models.CharField(
+        "DBS certificate number",
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(r"^\d{12}$", "Enter the 12-digit DBS certificate number")],
+    )
+    dbs_recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    training_completed_on = models.DateField(null=True, blank=True)
+    training_recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    agreement_accepted_on = models.DateField("user agreement accepted", null=True, blank=True)
+    agreement_recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Vetting of user {self.user_id}"

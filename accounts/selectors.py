@@ -3,7 +3,10 @@
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
+
+from accounts.models import Role, User
 
 # The table's name comes from the model; the values are parameters.
 _FAILURES_SQL = (
@@ -22,3 +25,17 @@ def username_locked_out(*, username: str) -> bool:
         cursor.execute(_FAILURES_SQL, [username, since])
         failures = cursor.fetchone()[0]
     return failures >= settings.AXES_FAILURE_LIMIT
+
+
+def area_admins(*, user: User) -> list[User]:
+    """The active LA admins of the user's area: whom to ask about their account."""
+    organisation = user.organisation
+    if organisation is None:
+        return []
+    area_id = organisation.area_id
+    return list(
+        User.objects.filter(role=Role.LA_ADMIN, is_active=True)
+        .filter(Q(organisation_id=area_id) | Q(organisation__local_authority_id=area_id))
+        .exclude(pk=user.pk)
+        .order_by("last_name", "first_name")
+    )

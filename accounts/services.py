@@ -2,12 +2,18 @@
 
 import csv
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
 
-from accounts.models import Organisation, Role, User
+from accounts.models import Organisation, Role, User, Vetting
+from audit.models import Action
+from audit.services import record
 
 LOCAL_AUTHORITIES_CSV = Path(__file__).resolve().parent / "fixtures" / "local_authorities.csv"
 
@@ -90,3 +96,64 @@ def user_create(
     user.full_clean()
     user.save()
     return user
+
+
+@transaction.atomic
+def vetting_record(
+    *,
+    user: User,
+    by: User | None,
+    request: HttpRequest | None = None,
+    dbs_checked_on: date | None = None,
+    dbs_certificate: str | None = None,
+    training_completed_on: date | None = None,
+    agreement_accepted_on: date | None = None,
+) -> Vetting:
+    """Records the parts of a user's vetting that are given, each with who recorded it, and
+    audits it (a vetting_record event and the change history). Dates may not be in the
+    future. Raises ValidationError."""
+    today = timezone.localdate()
+    errors = {
+        name: "The date cannot be in the future"
+        for name, value in (
+            ("dbs_checked_on", dbs_checked_on),
+            ("training_completed_on", training_completed_on),
+            ("agreement_accepted_on", agreement_accepted_on),
+        )
+        if value is not None and value > today
+    }
+    if errors:
+        raise ValidationError(errors)
+    vetting, _ = Vetting.objects.select_for_update().get_or_create(user=user)
+    recorded = []
+    if dbs_checked_on is not None:
+        vetting.dbs_checked_on, vetting.dbs_recorded_by = dbs_checked_on, by
+        recorded.append("dbs_check")
+    if dbs_certificate is not None:
+        vetting.dbs_certificate = dbs_certificate
+    if training_completed_on is not None:
+        vetting.training_completed_on, vetting.training_recorded_by = training_completed_on, by
+        recorded.append("training")
+    if agreement_accepted_on is not None:
+        vetting.agreement_accepted_on, vetting.agreement_recorded_by = agreement_accepted_on, by
+        recorded.append("user_agreement")
+    vetting.full_clean()
+    vetting.save()
+    record(
+        request=request,
+        action=Action.VETTING_RECORD,
+        actor=by,
+        detail={
+            "user": user.pk,
+            "username": user.username,
+            "recorded": recorded,
+            "dbs_checked_on": _iso(vetting.dbs_checked_on),
+            "training_completed_on": _iso(vetting.training_completed_on),
+            "agreement_accepted_on": _iso(vetting.agreement_accepted_on),
+        },
+    )
+    return vetting
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""

@@ -324,10 +324,12 @@ def bench_sessions() -> list[str]:
     Enough of them that none reaches the production limit of 60 lookups an hour: the
     rate limit is on, as in production (docs/decisions/0004)."""
     from django.test import Client
+    from django.utils import timezone
 
-    from accounts.models import Organisation, Role, User
+    from accounts.models import Organisation, Role, User, Vetting
 
     area = Organisation.objects.filter(kind="local_authority").order_by("pk").first()
+    today = timezone.localdate()
     run = f"{int(time.time())}-{os.getpid()}"
     sessions = []
     for n in range(BENCH_USERS):
@@ -338,6 +340,12 @@ def bench_sessions() -> list[str]:
             organisation=area,
             first_name="Bench",
             last_name=f"Searcher {n}",
+        )
+        Vetting.objects.create(
+            user=user,
+            dbs_checked_on=today,
+            training_completed_on=today,
+            agreement_accepted_on=today,
         )
         client = Client()
         client.force_login(user)

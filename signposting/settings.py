@@ -305,3 +305,9 @@ ACCESS_REPORT_NAMES_PRACTITIONERS = env.bool("ACCESS_REPORT_NAMES_PRACTITIONERS"
 AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=50_000)
 # Notices of views of your children's records: how far back the list and the count go.
 NOTICE_DAYS = env.int("NOTICE_DAYS", default=90)
+
+# Vetted access (accounts.vetting): a user's access lapses when their enhanced DBS check
+# or their training is older than this; admins see "re-vetting due" this many days ahead.
+VETTING_DBS_MONTHS = env.int("VETTING_DBS_MONTHS", default=36)
+VETTING_TRAINING_MONTHS = env.int("VETTING_TRAINING_MONTHS", default=12)
+VETTING_DUE_DAYS = env.int("VETTING_DUE_DAYS", default=30)

@@ -1,8 +1,11 @@
 """Factory functions for tests: build exactly the organisations and users a test needs."""
 
 import itertools
+from datetime import date
 
-from accounts.models import Organisation, Role, User
+from django.utils import timezone
+
+from accounts.models import Organisation, Role, User, Vetting
 
 PASSWORD = "a-long-test-password-42"
 _counter = itertools.count(1)
@@ -35,7 +38,10 @@ def make_user(
     password: str = PASSWORD,
     is_active: bool = True,
     superuser: bool = False,
+    vetted_on: date | None = None,
+    vetted: bool = True,
 ) -> User:
+    """A user of the role, vetted today (or on `vetted_on`) unless `vetted=False`."""
     n = next(_counter)
     email = email or f"user{n}@example.org"
     if superuser:
@@ -53,6 +59,15 @@ def make_user(
     if not is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])
+    if vetted and not superuser:
+        day = vetted_on or timezone.localdate()
+        Vetting.objects.create(
+            user=user,
+            dbs_checked_on=day,
+            dbs_certificate="001234567890",
+            training_completed_on=day,
+            agreement_accepted_on=day,
+        )
     return user
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from dateutil.relativedelta import relativedelta
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -26,6 +27,7 @@ ROLES = [
     "operator",  # platform operator: Django superuser
     "inactive",  # a signed-in user since deactivated
     "locked",  # a signed-in user whose username django-axes has since locked
+    "vetting_lapsed",  # a practitioner whose DBS check is more than 3 years old
 ]
 
 OK, REDIRECT, FORBIDDEN, NOT_ALLOWED = 200, 302, 403, 405
@@ -48,6 +50,8 @@ SIGNED_IN_FORBIDDEN = {
     "la_admin": FORBIDDEN,
     "auditor": FORBIDDEN,
     "operator": FORBIDDEN,
+    # Told why on a page of its own (accounts/vetting_lapsed.html), with a 403.
+    "vetting_lapsed": FORBIDDEN,
 }
 AUDITORS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "auditor": OK})
 SEARCHERS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "practitioner": OK, "data_manager": OK})
@@ -241,6 +245,12 @@ def _user_for(kind: str):
         return make_user(superuser=True)
     if kind in ("inactive", "locked"):
         return make_user(role=Role.PRACTITIONER, organisation=area)
+    if kind == "vetting_lapsed":
+        return make_user(
+            role=Role.PRACTITIONER,
+            organisation=area,
+            vetted_on=timezone.localdate() - relativedelta(years=3, days=1),
+        )
     return make_user(role=Role(kind), organisation=area)
 
 

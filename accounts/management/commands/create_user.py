@@ -5,9 +5,10 @@ import os
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.models import Organisation, Role
-from accounts.services import user_create
+from accounts.services import user_create, vetting_record
 
 PASSWORD_VARIABLE = "SIGNPOSTING_NEW_PASSWORD"  # noqa: S105 (a variable name)
 
@@ -60,8 +61,22 @@ class Command(BaseCommand):
             )
         )
         if options["vetted_today"]:
+            today = timezone.localdate()
+            vetting_record(
+                user=user,
+                by=None,
+                dbs_checked_on=today,
+                training_completed_on=today,
+                agreement_accepted_on=today,
+            )
             self.stdout.write(
-                "Vetting records arrive with the vetted-access work; nothing recorded yet."
+                f"Recorded vetting as of {today:%-d %B %Y}: the DBS check, training and user "
+                "agreement. Record the DBS certificate number on the user's page."
+            )
+        else:
+            self.stdout.write(
+                "No vetting recorded: the user can sign in but not use the service until an "
+                "LA admin records their DBS check, training and user agreement."
             )
 
     def _ask_password(self) -> str:

@@ -9,10 +9,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from faker import Faker
 
+from accounts.capabilities import vetting_of
 from accounts.models import Organisation, Role, User
-from accounts.services import local_authorities_load, partner_agency_get_or_create, user_create
+from accounts.services import (
+    local_authorities_load,
+    partner_agency_get_or_create,
+    user_create,
+    vetting_record,
+)
 from children.demo import DEFAULT_CHILDREN, PARTNER_AGENCIES, SeedResult, children_seed
 from children.models import Involvement
 
@@ -86,6 +93,16 @@ class Command(BaseCommand):
                         given_name=fake.first_name(),
                         family_name=fake.last_name(),
                         job_title=role.label,
+                    )
+                if not vetting_of(user).allows_access:
+                    today = timezone.localdate()
+                    vetting_record(
+                        user=user,
+                        by=None,
+                        dbs_checked_on=today,
+                        dbs_certificate="000000000000",
+                        training_completed_on=today,
+                        agreement_accepted_on=today,
                     )
                 logins.append((user.username, role.label, area.name))
         self._reported = 0
