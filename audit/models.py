@@ -93,7 +93,11 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-sequence"]
         indexes = [
-            models.Index(fields=["actor_id", "occurred_at"], name="audit_actor_time"),
+            # A user's events by time; `action` rides along so that a user's activity per
+            # day is counted from the index alone (audit.reports.user_activity).
+            models.Index(
+                fields=["actor_id", "occurred_at"], include=["action"], name="audit_actor_time"
+            ),
             models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
             # A user's recent lookups: the rate limit (children.ratelimit) and the results
             # gate (audit.selectors.latest_search_results) read this on every lookup.
@@ -119,7 +123,13 @@ class AuditEventChild(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["child_public_id", "occurred_at"], name="audit_child_time"),
+            # Every event touching a child, newest first, from the index alone: the access
+            # report reads the links without visiting the link table (PostgreSQL).
+            models.Index(
+                fields=["child_public_id", "occurred_at"],
+                include=["event"],
+                name="audit_child_time",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["event", "child_public_id"], name="audit_child_once"),

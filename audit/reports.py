@@ -6,14 +6,17 @@ actor's details as they were at the time. Nothing here reads or returns search
 criteria (they may name other children) or anything from a child's record.
 """
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, JSONField, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Role, User
 from audit.models import Action, AuditEvent
@@ -56,15 +59,81 @@ def child_access_events(
     Newest first is by time, then sequence: the same order as sequence alone, except for
     two events stamped a moment apart by concurrent requests, whose sequence (given as
     each took the chain lock) may be the other way round.
+
+    Plain SQL (the same query as `_touching`): the ORM took longer to build the query and
+    the 100 events than PostgreSQL took to find them (p95 4.7-8.0 ms -> 2.3 ms).
     """
-    bound = _older_than(_CHILD_KEYS, before) if before is not None else Q()
-    return list(_touching(public_id, bound)[:limit])
+    params: list[Any] = [public_id]
+    bound = ""
+    if before is not None:
+        at = _time_of(before)
+        if at is None:
+            bound, params = " AND e.sequence < %s", [*params, before]
+        else:
+            bound = " AND (l.occurred_at < %s OR (l.occurred_at = %s AND e.sequence < %s))"
+            # As the ORM would pass it (SQLite compares times as text).
+            at = connection.ops.adapt_datetimefield_value(at)
+            params = [*params, at, at, before]
+    with connection.cursor() as cursor:
+        cursor.execute(_CHILD_EVENTS_SQL.format(bound=bound), [*params, limit])
+        rows = cursor.fetchall()
+    return [_event_from_row(row) for row in rows]
+
+
+# The columns a report reads, in the model's order (from_db needs it), criteria and hashes left.
+_REPORT_COLUMNS = [
+    field.attname for field in AuditEvent._meta.concrete_fields if field.attname not in _NOT_READ
+]
+_CHILD_EVENTS_SQL = (
+    "SELECT "  # noqa: S608 (column names from the model; values are parameters)
+    + ", ".join(f"e.{column}" for column in _REPORT_COLUMNS)
+    + " FROM audit_auditeventchild l JOIN audit_auditevent e ON e.id = l.event_id"
+    " WHERE l.child_public_id = %s{bound}"
+    " ORDER BY l.occurred_at DESC, e.sequence DESC LIMIT %s"
+)
+_JSON_COLUMNS = {
+    index
+    for index, column in enumerate(_REPORT_COLUMNS)
+    if isinstance(AuditEvent._meta.get_field(column), JSONField)
+}
+_TIME_COLUMN = _REPORT_COLUMNS.index("occurred_at")
+
+
+def _event_from_row(row: tuple) -> AuditEvent:
+    """An event as the ORM would build it, from a row of _REPORT_COLUMNS (both databases:
+    JSON arrives as text, and SQLite gives times as text)."""
+    values = list(row)
+    for index in _JSON_COLUMNS:
+        if isinstance(values[index], str):
+            values[index] = json.loads(values[index])
+    when = values[_TIME_COLUMN]
+    if isinstance(when, str):
+        when = parse_datetime(when)
+    if when is not None and timezone.is_naive(when):
+        when = timezone.make_aware(when, UTC)
+    values[_TIME_COLUMN] = when
+    return AuditEvent.from_db(connection.alias, _REPORT_COLUMNS, values)
 
 
 def child_access_page(
     *, public_id: str, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE
 ) -> EventPage:
     """One page of the child's events, with where the pages before and after it start."""
+    if after is None:
+        # Going back (or the first page): child_access_events, one past the page to know
+        # whether there is an older one.
+        found = child_access_events(public_id=public_id, before=before, limit=size + 1)
+        page = found[:size]
+        has_newer = (
+            before is not None
+            and bool(page)
+            and _touching(public_id, _newer_than(_CHILD_KEYS, page[0].sequence)).exists()
+        )
+        return EventPage(
+            events=page,
+            newer_than=page[0].sequence if page and has_newer else None,
+            older_than=page[-1].sequence if len(found) > size else None,
+        )
     return _keyset_page(
         lambda bound: _touching(public_id, bound),
         _CHILD_KEYS,
@@ -144,7 +213,9 @@ def user_activity(*, user_id: int, date_from: date, date_to: date) -> UserActivi
         )
         .annotate(day=TruncDate("occurred_at", tzinfo=timezone.get_default_timezone()))
         .values_list("day", "action")
-        .annotate(n=Count("id"))
+        # COUNT(*), not COUNT(id): with the index covering actor, time and action, PostgreSQL
+        # then counts from the index alone (an index-only scan), never visiting the rows.
+        .annotate(n=Count("*"))
         .order_by()
     )
     counted: dict[date, dict[str, int]] = {}

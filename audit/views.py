@@ -11,9 +11,11 @@ from django.views.decorators.http import require_safe
 from accounts.capabilities import Capability
 from accounts.decorators import requires
 from audit.csvexport import csv_response
+from audit.event_rows import child_report_path, event_rows_html
 from audit.forms import EventFilterForm
 from audit.lookup import audited_lookup
 from audit.models import Action
+from audit.reports import access_rows
 from audit.selectors import EventFilter, event_page, events_matching
 from audit.services import record
 
@@ -60,6 +62,11 @@ def events(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "rows": event_rows_html(
+                access_rows(page.events) if page else [],
+                names=True,
+                child_report_path=child_report_path(),
+            ),
             "newer_href": page_href(query, "after", page.newer_than if page else None),
             "older_href": page_href(query, "before", page.older_than if page else None),
             "export_href": reverse("audit:export") + (f"?{query.urlencode()}" if query else ""),

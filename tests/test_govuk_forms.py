@@ -43,3 +43,32 @@ def test_other_widgets_still_go_through_django():
     form = ReasonForm(data={})
     html = govuk_widget(form["details"])
     assert html.startswith("<textarea") and "govuk-textarea" in html
+
+
+class Choices(forms.Form):
+    plain = forms.ChoiceField(choices=[("", "Any"), ("x<", "X & y"), ("b", "B")], required=False)
+    numbers = forms.TypedChoiceField(choices=[(1, "One"), (2, "Two")], coerce=int)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {"plain": "b", "numbers": "2"}, {"plain": "zz", "numbers": "9"}],
+    ids=["empty", "chosen", "invalid"],
+)
+def test_plain_selects_match_djangos_own_rendering(data):
+    from audit.forms import EventFilterForm, FlagFilterForm
+    from signposting.templatetags.govuk_forms import _plain_select
+
+    forms_ = [
+        Choices(data=data),
+        EventFilterForm(data={"action": (data or {}).get("plain", "")}),
+        FlagFilterForm(data={"rule": "volume"}, areas=[("E09000033", "Westminster & <Co>")]),
+    ]
+    for form in forms_:
+        form.is_valid()
+        for name, field in form.fields.items():
+            if type(field.widget) is not forms.Select:
+                continue
+            attrs = {"class": "govuk-select", "aria-describedby": "hint"}
+            bound = form[name]
+            assert _plain_select(bound, dict(attrs)) == bound.as_widget(attrs=dict(attrs)), name

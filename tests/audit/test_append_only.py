@@ -2,9 +2,10 @@
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from audit.db_roles import grants_sql
-from audit.models import AuditEvent, AuditEventChild  # noqa: TID251 (testing the tables)
+from audit.models import AuditEvent, AuditEventChild, Notice  # noqa: TID251 (testing the tables)
 from audit.services import record
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,17 @@ def test_the_app_role_may_only_read_and_add_audit_rows(event):
             assert record(request=None, action="search").sequence == event.sequence + 1
         finally:
             cursor.execute("RESET ROLE")
+
+
+def test_notices_are_append_only_too():
+    notice = Notice.objects.create(
+        recipient_id=1,
+        child_public_id="7KQ-4M2-PX9",
+        viewed_at=timezone.now(),
+        event_sequence=1,
+        because="lead_professional",
+    )
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Notice.objects.filter(pk=notice.pk).update(viewer_name="someone")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Notice.objects.filter(pk=notice.pk).delete()

@@ -71,7 +71,7 @@ def test_an_out_of_area_view_is_flagged_decided_and_noticed(page, camden_child):
 
     # The auditor finds the flag in the queue and records an outcome.
     sign_in(page, "auditor@westminster.demo.example")
-    page.get_by_role("link", name="Flagged lookups").click()
+    page.get_by_role("link", name="Flagged lookups", exact=True).click()
     page.wait_for_selector("h1:has-text('Flagged lookups')")
     row = page.locator("tbody tr", has_text=camden_child.public_id)
     assert "Out of area" in row.inner_text()

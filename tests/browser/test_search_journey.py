@@ -91,7 +91,7 @@ def test_practitioner_finds_a_child_and_an_auditor_sees_the_view(page, child):
     first = rows.first.inner_text()
     assert "Record view" in first
     assert "practitioner@westminster.demo.example" in first
-    assert "assessment" in first
+    assert "Assessment" in first
     assert_accessible(page)
 
 
