@@ -3,7 +3,7 @@
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -39,3 +39,37 @@ def area_admins(*, user: User) -> list[User]:
         .exclude(pk=user.pk)
         .order_by("last_name", "first_name")
     )
+
+
+# --- Local authority admins' view of their area's users ------------------------------------
+
+
+def users_in_area(*, admin: User) -> QuerySet[User]:
+    """The users of the admin's local authority and its partner agencies (never operators)."""
+    organisation = admin.organisation
+    if organisation is None:
+        return User.objects.none()
+    area_id = organisation.area_id
+    return (
+        User.objects.filter(is_superuser=False)
+        .filter(Q(organisation_id=area_id) | Q(organisation__local_authority_id=area_id))
+        .select_related("organisation", "vetting")
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def user_for_admin(*, admin: User, user_id: int) -> User | None:
+    """One of the admin's area's users, or None: another area's users are not found."""
+    return users_in_area(admin=admin).filter(pk=user_id).first()
+
+
+def locked_usernames(*, usernames: list[str]) -> set[str]:
+    """Which of these usernames django-axes locks now."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return {
+        row["username"]
+        for row in AccessAttempt.objects.filter(username__in=usernames, attempt_time__gte=since)
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"))
+        if row["failures"] >= settings.AXES_FAILURE_LIMIT
+    }

@@ -5,7 +5,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -14,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Organisation, Role, User, Vetting
 from audit.models import Action
 from audit.services import record
+from signposting.sessions import SessionStore
 
 LOCAL_AUTHORITIES_CSV = Path(__file__).resolve().parent / "fixtures" / "local_authorities.csv"
 
@@ -157,3 +162,96 @@ def vetting_record(
 
 def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
+
+
+# --- Local authority admins' changes to their area's users ------------------------------------
+
+
+def grantable_roles(*, by: User) -> list[Role]:
+    """The roles an LA admin may give: never platform operator; auditor only if allowed."""
+    roles = [Role.PRACTITIONER, Role.DATA_MANAGER, Role.LA_ADMIN]
+    if settings.LA_ADMINS_MAY_GRANT_AUDITOR:
+        roles.append(Role.AUDITOR)
+    return roles
+
+
+class NotAllowed(Exception):
+    """An admin asked for a change they may not make; the message says why."""
+
+
+@transaction.atomic
+def user_role_change(*, user: User, role: Role, by: User, request: HttpRequest | None) -> User:
+    """Gives the user another role, from the next request on."""
+    if user.pk == by.pk:
+        raise NotAllowed("You cannot change your own role: ask another admin")
+    if role not in grantable_roles(by=by):
+        raise NotAllowed(f"You cannot give the role {role.label}")
+    if user.role == Role.AUDITOR and Role.AUDITOR not in grantable_roles(by=by):
+        raise NotAllowed("Only a platform operator can change an auditor's role")
+    previous = user.role
+    user.role = role
+    user.full_clean()
+    user.save(update_fields=["role"])
+    record(
+        request=request,
+        action=Action.USER_CHANGE,
+        actor=by,
+        detail={"user": user.pk, "username": user.username, "role": role, "was": previous},
+    )
+    return user
+
+
+@transaction.atomic
+def user_suspend(*, user: User, by: User, request: HttpRequest | None) -> int:
+    """Suspends the account and ends every session it has, at once. Returns how many ended."""
+    if user.pk == by.pk:
+        raise NotAllowed("You cannot suspend your own account")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    ended = sessions_end(user=user)
+    record(
+        request=request,
+        action=Action.USER_SUSPEND,
+        actor=by,
+        detail={"user": user.pk, "username": user.username, "sessions_ended": ended},
+    )
+    return ended
+
+
+@transaction.atomic
+def user_reactivate(*, user: User, by: User, request: HttpRequest | None) -> User:
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    record(
+        request=request,
+        action=Action.USER_REACTIVATE,
+        actor=by,
+        detail={"user": user.pk, "username": user.username},
+    )
+    return user
+
+
+@transaction.atomic
+def user_unlock(*, user: User, by: User, request: HttpRequest | None) -> int:
+    """Lifts a django-axes lockout of the username. Returns the failed attempts cleared."""
+    cleared = axes_reset(username=user.username)
+    record(
+        request=request,
+        action=Action.USER_UNLOCK,
+        actor=by,
+        detail={"user": user.pk, "username": user.username, "attempts_cleared": cleared},
+    )
+    return cleared
+
+
+def sessions_end(*, user: User) -> int:
+    """Deletes every live session signed in as the user. Sessions are not indexed by user,
+    so this decodes the live ones: an admin's rare action, not a request's."""
+    store = SessionStore()
+    ended = [
+        session.session_key
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if str(store.decode(session.session_data).get(SESSION_KEY)) == str(user.pk)
+    ]
+    Session.objects.filter(session_key__in=ended).delete()
+    return len(ended)

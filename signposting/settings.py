@@ -311,3 +311,5 @@ NOTICE_DAYS = env.int("NOTICE_DAYS", default=90)
 VETTING_DBS_MONTHS = env.int("VETTING_DBS_MONTHS", default=36)
 VETTING_TRAINING_MONTHS = env.int("VETTING_TRAINING_MONTHS", default=12)
 VETTING_DUE_DAYS = env.int("VETTING_DUE_DAYS", default=30)
+# May an LA admin make a user an auditor? Off: auditors are appointed by platform operators.
+LA_ADMINS_MAY_GRANT_AUDITOR = env.bool("LA_ADMINS_MAY_GRANT_AUDITOR", default=False)

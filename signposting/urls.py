@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
+    path("manage/users/", include("accounts.urls_users")),
     path("audit/", include("audit.urls")),
     path("notices/", views_notices.notices, name="notices"),
     path("", include("children.urls")),

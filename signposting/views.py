@@ -8,12 +8,16 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from accounts.capabilities import vetting_of
+
 logger = logging.getLogger(__name__)
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    user = request.user
+    vetting = vetting_of(user) if user.is_authenticated and user.role else None
+    return render(request, "home.html", {"vetting": vetting})
 
 
 @never_cache

@@ -61,6 +61,9 @@ RECORD = "/children/7KQ-4M2-PXA/"
 MANAGE = "/manage/children/7KQ-4M2-PXA/"
 DATA_MANAGERS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": OK})
 DATA_MANAGERS_NOT_FOUND = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": 404})
+USER = "/manage/users/999999/"
+LA_ADMINS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "la_admin": OK})
+LA_ADMINS_NOT_FOUND = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "la_admin": 404})
 
 # (url name, path, method) -> {role: status}
 MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
@@ -97,6 +100,20 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("admin:audit_changerecord_changelist", "/django-admin/audit/changerecord/", "GET"): (
         ADMIN_ONLY
     ),
+    # LA admins manage their own area's users; a user who is not theirs (here, nobody)
+    # is not found.
+    ("accounts:users", "/manage/users/", "GET"): LA_ADMINS_ONLY,
+    ("accounts:users", "/manage/users/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user", USER, "GET"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user", USER, "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user-vetting", USER + "vetting/", "GET"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user-vetting", USER + "vetting/", "POST"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user-role", USER + "role/", "GET"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user-role", USER + "role/", "POST"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user-status", USER + "status/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user-status", USER + "status/", "POST"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user-unlock", USER + "unlock/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user-unlock", USER + "unlock/", "POST"): LA_ADMINS_NOT_FOUND,
     # The auditor workspace: auditors only.
     ("audit:events", "/audit/", "GET"): AUDITORS_ONLY,
     ("audit:events", "/audit/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),

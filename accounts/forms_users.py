@@ -1,0 +1,55 @@
+"""LA admins' forms about their area's users: vetting and role."""
+
+import re
+
+from django import forms
+
+from accounts.models import Role
+from children.forms_manage import GovukDateField
+
+
+class VettingForm(forms.Form):
+    dbs_checked_on = GovukDateField(
+        label="Date of the enhanced DBS check",
+        required=False,
+        help_text="The issue date on the certificate. For example, 27 3 2026",
+    )
+    dbs_certificate = forms.CharField(
+        label="DBS certificate number",
+        required=False,
+        max_length=20,
+        help_text="12 digits, on the top right of the certificate",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    training_completed_on = GovukDateField(label="Date the training was completed", required=False)
+    agreement_accepted_on = GovukDateField(
+        label="Date the user agreement was signed", required=False
+    )
+
+    def clean_dbs_certificate(self) -> str:
+        number = re.sub(r"[\s-]", "", self.cleaned_data["dbs_certificate"])
+        if number and not re.fullmatch(r"\d{12}", number):
+            raise forms.ValidationError("Enter the 12-digit DBS certificate number")
+        return number
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not any(cleaned.values()):
+            raise forms.ValidationError(
+                "Enter at least one of the DBS check, the training or the user agreement"
+            )
+        if cleaned.get("dbs_checked_on") and not cleaned.get("dbs_certificate"):
+            self.add_error("dbs_certificate", "Enter the DBS certificate number of this check")
+        return cleaned
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Role",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select a role", "invalid_choice": "Select a role"},
+    )
+
+    def __init__(self, *args, roles: list[Role], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]
