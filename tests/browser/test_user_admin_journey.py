@@ -1,0 +1,89 @@
+"""An LA admin finds a practitioner whose training has lapsed, records the new training and
+suspends another account; the lapsed practitioner meanwhile sees why they cannot search.
+Every page passes axe."""
+
+from pathlib import Path
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import User, Vetting
+from signposting.management.commands.seed_demo import DEMO_PASSWORD
+from tests.browser.conftest import assert_accessible
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+PRACTITIONER = "practitioner@kent.demo.example"
+
+
+@pytest.fixture
+def demo(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command(
+        "seed_demo",
+        "--allow-outside-demo",
+        "--children",
+        "0",
+        stdout=open("/dev/null", "w"),  # noqa: SIM115
+    )
+    # The Kent practitioner's training is more than a year old.
+    Vetting.objects.filter(user__username=PRACTITIONER).update(
+        training_completed_on=timezone.localdate() - relativedelta(years=1, days=2)
+    )
+
+
+def sign_in(page, username: str) -> None:
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Email address").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(page.base_url + "/")
+
+
+def test_an_la_admin_re_vets_a_lapsed_practitioner(page, demo):
+    sign_in(page, PRACTITIONER)
+    assert "Your access has lapsed" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.goto(page.base_url + "/search/")
+    assert "The training of" in page.locator("main").inner_text()
+    assert "la-admin@kent.demo.example" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, "la-admin@kent.demo.example")
+    page.get_by_role("link", name="Users", exact=True).click()
+    page.wait_for_selector("h1:has-text('Users in Kent')")
+    row = page.locator("tbody tr", has_text=PRACTITIONER)
+    assert "Vetting lapsed" in row.inner_text()
+    assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "users.png"), full_page=True)
+    row.get_by_role("link").first.click()
+    page.get_by_role("button", name="Record vetting").click()
+    page.wait_for_selector("h1:has-text('Record vetting')")
+    page.get_by_role("button", name="Continue").click()
+    assert "Enter at least one of" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
+    today = timezone.localdate()
+    training = page.get_by_role("group", name="Date the training was completed")
+    training.get_by_label("Day").fill(str(today.day))
+    training.get_by_label("Month").fill(str(today.month))
+    training.get_by_label("Year").fill(str(today.year))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("text=The vetting has been recorded.")
+    assert "Vetted" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.screenshot(path=str(SCREENSHOTS / "user.png"), full_page=True)
+
+    # Suspending the Kent data manager.
+    page.goto(page.base_url + "/manage/users/")
+    page.locator("tbody tr", has_text="data-manager@kent.demo.example").get_by_role(
+        "link"
+    ).first.click()
+    page.get_by_role("button", name="Suspend account").click()
+    page.wait_for_selector("text=all its sessions have ended")
+    assert not User.objects.get(username="data-manager@kent.demo.example").is_active
+    assert_accessible(page)
