@@ -58,26 +58,33 @@ def event_page(
     *, criteria: EventFilter, before: int | None, after: int | None, size: int
 ) -> EventPage:
     """One page of matching events by sequence (keyset paging: fast at any depth)."""
-    events = events_matching(criteria=criteria)
+    rows, newer_than, older_than = _keyset_page(
+        events_matching(criteria=criteria), key="sequence", before=before, after=after, size=size
+    )
+    return EventPage(events=rows, newer_than=newer_than, older_than=older_than)
+
+
+def _keyset_page(
+    rows: QuerySet, *, key: str, before: int | None, after: int | None, size: int
+) -> tuple[list, int | None, int | None]:
+    """A page of `rows` (ordered by `key` descending, a unique integer) newer than `after`
+    or older than `before`: (the page, the key to pass as `after` for the newer page, the
+    key to pass as `before` for the older one), None where there is no such page."""
     if after is not None:
-        rows = list(events.filter(sequence__gt=after).order_by("sequence")[: size + 1])
-        has_newer = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        has_older = events.filter(sequence__lte=after).exists()
+        found = list(rows.filter(**{f"{key}__gt": after}).order_by(key)[: size + 1])
+        has_newer = len(found) > size
+        page = list(reversed(found[:size]))
+        has_older = rows.filter(**{f"{key}__lte": after}).exists()
     else:
-        if before is not None:
-            events = events.filter(sequence__lt=before)
-        rows = list(events[: size + 1])
-        has_older = len(rows) > size
-        rows = rows[:size]
-        has_newer = (
-            before is not None
-            and events_matching(criteria=criteria).filter(sequence__gte=before).exists()
-        )
-    return EventPage(
-        events=rows,
-        newer_than=rows[0].sequence if rows and has_newer else None,
-        older_than=rows[-1].sequence if rows and has_older else None,
+        bounded = rows.filter(**{f"{key}__lt": before}) if before is not None else rows
+        found = list(bounded[: size + 1])
+        has_older = len(found) > size
+        page = found[:size]
+        has_newer = before is not None and rows.filter(**{f"{key}__gte": before}).exists()
+    return (
+        page,
+        getattr(page[0], key) if page and has_newer else None,
+        getattr(page[-1], key) if page and has_older else None,
     )
 
 
@@ -154,26 +161,10 @@ def flag_page(
     *, criteria: FlagFilter, before: int | None, after: int | None, size: int
 ) -> FlagPage:
     """One page of matching flags by id, newest first (keyset paging)."""
-    flags = flags_matching(criteria=criteria)
-    if after is not None:
-        rows = list(flags.filter(pk__gt=after).order_by("pk")[: size + 1])
-        has_newer = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        has_older = flags.filter(pk__lte=after).exists()
-    else:
-        if before is not None:
-            flags = flags.filter(pk__lt=before)
-        rows = list(flags[: size + 1])
-        has_older = len(rows) > size
-        rows = rows[:size]
-        has_newer = (
-            before is not None and flags_matching(criteria=criteria).filter(pk__gte=before).exists()
-        )
-    return FlagPage(
-        flags=rows,
-        newer_than=rows[0].pk if rows and has_newer else None,
-        older_than=rows[-1].pk if rows and has_older else None,
+    rows, newer_than, older_than = _keyset_page(
+        flags_matching(criteria=criteria), key="pk", before=before, after=after, size=size
     )
+    return FlagPage(flags=rows, newer_than=newer_than, older_than=older_than)
 
 
 def flag_areas() -> list[tuple[str, str]]:

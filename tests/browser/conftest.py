@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from signposting.management.commands.seed_demo import DEMO_PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -77,3 +79,12 @@ def assert_accessible(page) -> None:
         for v in result["violations"]
     ]
     assert not violations, f"axe found violations on {page.url}:\n" + "\n".join(violations)
+
+
+def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Signs in through the sign-in page (a demo login unless a password is given)."""
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Email address").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(page.base_url + "/")

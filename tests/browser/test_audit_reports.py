@@ -15,7 +15,7 @@ import audit.services
 from accounts.models import Role
 from audit.services import record
 from children.identifiers import new_public_id
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import PASSWORD, make_area, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,18 +65,10 @@ def trail(settings):
     return {"auditor": auditor, "practitioner": pat, "child": child}
 
 
-def sign_in(page, username: str) -> None:
-    page.goto(page.base_url + "/accounts/login/")
-    page.get_by_label("Email address").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
-
-
 def test_an_auditor_reads_a_childs_access_and_a_practitioners_activity(page, trail):
     SHOTS.mkdir(parents=True, exist_ok=True)
     child, pat = trail["child"], trail["practitioner"]
-    sign_in(page, trail["auditor"].username)
+    sign_in(page, trail["auditor"].username, PASSWORD)
 
     page.goto(f"{page.base_url}/audit/children/{child}/")
     page.wait_for_selector(f"h1:has-text('Child {child}')")

@@ -4,8 +4,7 @@ manager of the new area then finds the child and can manage the record. Every pa
 import pytest
 from django.core.management import call_command
 
-from signposting.management.commands.seed_demo import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,14 +13,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def demo(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("seed_demo", "--allow-outside-demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
-def sign_in(page, username: str) -> None:
-    page.goto(page.base_url + "/accounts/login/")
-    page.get_by_label("Email address").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
 
 
 def fill_date(page, legend: str, day: str, month: str, year: str) -> None:

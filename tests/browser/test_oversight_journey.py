@@ -10,8 +10,7 @@ from django.core.management import call_command
 
 from accounts.models import Organisation
 from audit.models import FlagOutcome
-from signposting.management.commands.seed_demo import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import make_child
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,14 +38,6 @@ def camden_child(settings):
         lead_professional=True,
         practitioner_email=LEAD,
     )
-
-
-def sign_in(page, username: str) -> None:
-    page.goto(page.base_url + "/accounts/login/")
-    page.get_by_label("Email address").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
 
 
 def sign_out(page) -> None:

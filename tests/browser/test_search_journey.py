@@ -9,8 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import Organisation
-from signposting.management.commands.seed_demo import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import make_child
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,14 +29,6 @@ def child(settings):
         date_of_birth=date(2017, 9, 14),
         lead_professional=True,
     )
-
-
-def sign_in(page, username: str) -> None:
-    page.goto(page.base_url + "/accounts/login/")
-    page.get_by_label("Email address").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
 
 
 def test_practitioner_finds_a_child_and_an_auditor_sees_the_view(page, child):

@@ -10,8 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User, Vetting
-from signposting.management.commands.seed_demo import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,14 +32,6 @@ def demo(settings):
     Vetting.objects.filter(user__username=PRACTITIONER).update(
         training_completed_on=timezone.localdate() - relativedelta(years=1, days=2)
     )
-
-
-def sign_in(page, username: str) -> None:
-    page.goto(page.base_url + "/accounts/login/")
-    page.get_by_label("Email address").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
 
 
 def test_an_la_admin_re_vets_a_lapsed_practitioner(page, demo):
