@@ -53,3 +53,69 @@ class RoleForm(forms.Form):
     def __init__(self, *args, roles: list[Role], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [(role.value, role.label) for role in roles]
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="Work email address",
+        max_length=254,
+        help_text="Their username; the invitation link is for them alone",
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={
+            "required": "Enter their work email address",
+            "invalid": "Enter an email address in the correct format, like name@example.gov.uk",
+        },
+    )
+    given_name = forms.CharField(
+        label="Given name", max_length=150, error_messages={"required": "Enter their given name"}
+    )
+    family_name = forms.CharField(
+        label="Family name", max_length=150, error_messages={"required": "Enter their family name"}
+    )
+    job_title = forms.CharField(label="Job title", max_length=150, required=False)
+    organisation = forms.ChoiceField(
+        label="Organisation",
+        error_messages={
+            "required": "Select their organisation",
+            "invalid_choice": "Select their organisation",
+        },
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select a role", "invalid_choice": "Select a role"},
+    )
+
+    def __init__(self, *args, organisations, roles: list[Role], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisations = {str(org.pk): org for org in organisations}
+        self.fields["organisation"].choices = [
+            ("", "Choose an organisation"),
+            *((key, org.name) for key, org in self.organisations.items()),
+        ]
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]
+
+    def clean_organisation(self):
+        return self.organisations[self.cleaned_data["organisation"]]
+
+
+class SetPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Create a password",
+        help_text="At least 12 characters; not a common password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Enter a password"},
+    )
+    again = forms.CharField(
+        label="Type the password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Type the password again"},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password") and cleaned.get("again") != cleaned.get("password"):
+            self.add_error("again", "The passwords do not match")
+        return cleaned

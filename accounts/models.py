@@ -136,3 +136,27 @@ class Vetting(models.Model):
 
     def __str__(self) -> str:
         return f"Vetting of user {self.user_id}"
+
+
+class Invitation(models.Model):
+    """A single-use link for a new user to set their password, valid for INVITATION_HOURS.
+
+    Only a SHA-256 of the token is kept (256 random bits: a fast hash is enough); the link
+    itself is shown once, to the admin who made it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    expires_at = models.DateTimeField(editable=False)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Set when the link is used, or when a newer link for the same user replaces it.
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation {self.pk} for user {self.user_id}"

@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Invitation, Organisation, Role, User
 
 # The table's name comes from the model; the values are parameters.
 _FAILURES_SQL = (
@@ -73,3 +73,25 @@ def locked_usernames(*, usernames: list[str]) -> set[str]:
         .annotate(failures=Sum("failures_since_start"))
         if row["failures"] >= settings.AXES_FAILURE_LIMIT
     }
+
+
+def area_organisations(*, admin: User) -> list[Organisation]:
+    """The admin's local authority and its partner agencies: where they may add users."""
+    organisation = admin.organisation
+    if organisation is None:
+        return []
+    area_id = organisation.area_id
+    return list(
+        Organisation.objects.filter(Q(pk=area_id) | Q(local_authority_id=area_id)).order_by(
+            "local_authority_id", "name"
+        )
+    )
+
+
+def invitation_usable(*, token: str) -> bool:
+    """Whether an invitation link can still be used (known, unused, unexpired)."""
+    from accounts.services import token_hash
+
+    return Invitation.objects.filter(
+        token_sha256=token_hash(token), used_at__isnull=True, expires_at__gt=timezone.now()
+    ).exists()

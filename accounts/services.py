@@ -2,7 +2,7 @@
 
 import csv
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from axes.utils import reset as axes_reset
@@ -15,7 +15,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Organisation, Role, User, Vetting
+from accounts.models import Invitation, Organisation, Role, User, Vetting
+from accounts.tokens import new_token, token_hash
 from audit.models import Action
 from audit.services import record
 from signposting.sessions import SessionStore
@@ -255,3 +256,130 @@ def sessions_end(*, user: User) -> int:
     ]
     Session.objects.filter(session_key__in=ended).delete()
     return len(ended)
+
+
+# --- Invitations: new users set their own password through a single-use link -----------------
+
+
+@dataclass(frozen=True)
+class Invited:
+    user: User
+    token: str  # shown once, in the link; only its hash is kept
+    expires_at: datetime
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    email: str,
+    given_name: str,
+    family_name: str,
+    job_title: str,
+    organisation: Organisation,
+    role: Role,
+    by: User,
+    request: HttpRequest | None,
+) -> Invited:
+    """Creates a user in the admin's area with no password yet, and their invitation link.
+    Raises ValidationError (a taken address) or NotAllowed (a role or organisation the admin
+    may not give)."""
+    if role not in grantable_roles(by=by):
+        raise NotAllowed(f"You cannot give the role {role.label}")
+    if by.organisation is None or organisation.area_id != by.organisation.area_id:
+        raise NotAllowed("You can only add users to your own area's organisations")
+    email = User.objects.normalize_email(email.strip()).lower()
+    if User.objects.filter(username__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email address already exists"})
+    user = User(
+        username=email,
+        email=email,
+        first_name=given_name,
+        last_name=family_name,
+        job_title=job_title,
+        role=role,
+        organisation=organisation,
+    )
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    invited = _invitation_issue(user=user, by=by)
+    record(
+        request=request,
+        action=Action.USER_CREATE,
+        actor=by,
+        detail={
+            "user": user.pk,
+            "username": user.username,
+            "role": role,
+            "organisation": organisation.name,
+            "invitation_expires_at": invited.expires_at.isoformat(),
+        },
+    )
+    return invited
+
+
+@transaction.atomic
+def invitation_reissue(*, user: User, by: User, request: HttpRequest | None) -> Invited:
+    """A new link for a user who has not set a password yet; earlier links stop working."""
+    if user.has_usable_password():
+        raise NotAllowed("This user has set a password already")
+    invited = _invitation_issue(user=user, by=by)
+    record(
+        request=request,
+        action=Action.USER_CHANGE,
+        actor=by,
+        detail={
+            "user": user.pk,
+            "username": user.username,
+            "invitation": "reissued",
+            "invitation_expires_at": invited.expires_at.isoformat(),
+        },
+    )
+    return invited
+
+
+class InvitationInvalid(Exception):
+    """The link is unknown, used, replaced or expired."""
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str, request: HttpRequest | None) -> User:
+    """Sets the invited user's password and spends the link. Raises InvitationInvalid, or
+    ValidationError for a password the validators refuse (the link stays usable)."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("user")
+        .filter(token_sha256=token_hash(token))
+        .first()
+    )
+    now = timezone.now()
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+        raise InvitationInvalid
+    user = invitation.user
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    invitation.used_at = now
+    invitation.save(update_fields=["used_at"])
+    record(
+        request=request,
+        action=Action.USER_CHANGE,
+        actor=user,
+        detail={"user": user.pk, "username": user.username, "invitation": "accepted"},
+    )
+    return user
+
+
+def _invitation_issue(*, user: User, by: User) -> Invited:
+    now = timezone.now()
+    Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    token = new_token()
+    expires_at = now + timedelta(hours=settings.INVITATION_HOURS)
+    Invitation.objects.create(
+        user=user,
+        token_sha256=token_hash(token),
+        created_at=now,
+        expires_at=expires_at,
+        created_by=by,
+    )
+    return Invited(user=user, token=token, expires_at=expires_at)

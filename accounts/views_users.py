@@ -2,6 +2,7 @@
 and lockouts. Another area's users are not found. Every change is an audit event (and a
 change-history entry), written by accounts.services."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,9 +13,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import services
 from accounts.capabilities import Capability, vetting_of
 from accounts.decorators import requires
-from accounts.forms_users import RoleForm, VettingForm
+from accounts.forms_users import InviteForm, RoleForm, VettingForm
 from accounts.models import Role, User
-from accounts.selectors import locked_usernames, user_for_admin, users_in_area
+from accounts.selectors import (
+    area_organisations,
+    locked_usernames,
+    user_for_admin,
+    users_in_area,
+)
 
 
 @require_safe
@@ -187,3 +193,66 @@ def _form_page(request: HttpRequest, form, *, person: User, heading: str, intro:
             "today": timezone.localdate(),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.MANAGE_USERS)
+def user_create(request: HttpRequest) -> HttpResponse:
+    """A new user of the area, with a single-use link to set their password."""
+    form = InviteForm(
+        request.POST if request.method == "POST" else None,
+        organisations=area_organisations(admin=request.user),
+        roles=services.grantable_roles(by=request.user),
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            invited = services.user_invite(
+                email=data["email"],
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                job_title=data["job_title"],
+                organisation=data["organisation"],
+                role=Role(data["role"]),
+                by=request.user,
+                request=request,
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        except services.NotAllowed as refused:
+            form.add_error(None, str(refused))
+        else:
+            return _invited(request, invited)
+    return render(
+        request,
+        "children/manage/form.html",
+        {
+            "form": form,
+            "heading": "Add a user",
+            "intro": (
+                "They get a link to set their password, which works once within "
+                f"{settings.INVITATION_HOURS} hours. Record their vetting before they can use "
+                "the service."
+            ),
+            "back_url": reverse("accounts:users"),
+        },
+    )
+
+
+@require_POST
+@requires(Capability.MANAGE_USERS)
+def user_invitation(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A new invitation link for a user who has not set a password yet."""
+    person = _in_area(request, user_id)
+    try:
+        invited = services.invitation_reissue(user=person, by=request.user, request=request)
+    except services.NotAllowed:
+        return redirect("accounts:user", user_id=person.pk)
+    return _invited(request, invited)
+
+
+def _invited(request: HttpRequest, invited: services.Invited) -> HttpResponse:
+    """The link, shown this once (the page is not stored: signed-in pages are no-store)."""
+    link = request.build_absolute_uri(reverse("invitation", kwargs={"token": invited.token}))
+    return render(request, "accounts/invited.html", {"invited": invited, "link": link})

@@ -313,3 +313,5 @@ VETTING_TRAINING_MONTHS = env.int("VETTING_TRAINING_MONTHS", default=12)
 VETTING_DUE_DAYS = env.int("VETTING_DUE_DAYS", default=30)
 # May an LA admin make a user an auditor? Off: auditors are appointed by platform operators.
 LA_ADMINS_MAY_GRANT_AUDITOR = env.bool("LA_ADMINS_MAY_GRANT_AUDITOR", default=False)
+# An invitation link for a new user works once, for this many hours.
+INVITATION_HOURS = env.int("INVITATION_HOURS", default=72)

@@ -78,3 +78,53 @@ def test_an_la_admin_re_vets_a_lapsed_practitioner(page, demo):
     page.wait_for_selector("text=all its sessions have ended")
     assert not User.objects.get(username="data-manager@kent.demo.example").is_active
     assert_accessible(page)
+
+
+def test_an_la_admin_invites_a_practitioner_who_sets_a_password_and_signs_in(page, demo):
+    sign_in(page, "la-admin@kent.demo.example")
+    page.goto(page.base_url + "/manage/users/")
+    page.get_by_role("button", name="Add a user").click()
+    page.wait_for_selector("h1:has-text('Add a user')")
+    page.get_by_role("button", name="Continue").click()
+    assert "Enter their work email address" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
+    page.get_by_label("Work email address").fill("ade.adeyemi@kent.example")
+    page.get_by_label("Given name").fill("Ade")
+    page.get_by_label("Family name").fill("Adeyemi")
+    page.get_by_label("Organisation").select_option(label="Kent")
+    page.get_by_label("Practitioner").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("h1:has-text('Invitation link ready')")
+    assert_accessible(page)
+    link = page.locator("code").inner_text()
+    # The admin records the vetting before the new user arrives.
+    page.get_by_role("link", name="record their vetting").click()
+    today = timezone.localdate()
+    for legend in (
+        "Date of the enhanced DBS check",
+        "Date the training was completed",
+        "Date the user agreement was signed",
+    ):
+        group = page.get_by_role("group", name=legend)
+        group.get_by_label("Day").fill(str(today.day))
+        group.get_by_label("Month").fill(str(today.month))
+        group.get_by_label("Year").fill(str(today.year))
+    page.get_by_label("DBS certificate number").fill("001122334455")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("text=The vetting has been recorded.")
+    page.get_by_role("button", name="Sign out").click()
+
+    page.goto(link)
+    page.wait_for_selector("h1:has-text('Set your password')")
+    assert_accessible(page)
+    page.get_by_label("Create a password").fill("a-long-new-password-for-ade")
+    page.get_by_label("Type the password again").fill("a-long-new-password-for-ade")
+    page.get_by_role("button", name="Set password").click()
+    page.wait_for_selector("text=Your password is set.")
+    assert_accessible(page)
+    sign_in(page, "ade.adeyemi@kent.example", "a-long-new-password-for-ade")
+    page.get_by_role("link", name="Find a child", exact=True).first.click()
+    page.wait_for_url("**/search/")
+    page.goto(link)
+    assert "This link no longer works" in page.locator("main").inner_text()
+    assert_accessible(page)

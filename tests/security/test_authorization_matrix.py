@@ -104,6 +104,17 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     # is not found.
     ("accounts:users", "/manage/users/", "GET"): LA_ADMINS_ONLY,
     ("accounts:users", "/manage/users/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user-create", "/manage/users/new/", "GET"): LA_ADMINS_ONLY,
+    ("accounts:user-create", "/manage/users/new/", "POST"): LA_ADMINS_ONLY,
+    ("accounts:user-create", "/manage/users/new/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user-invitation", USER + "invitation/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user-invitation", USER + "invitation/", "POST"): LA_ADMINS_NOT_FOUND,
+    # An invitation link works for whoever holds it, signed in or not; this one never did.
+    ("invitation", "/accounts/invitation/not-a-real-token/", "GET"): every(410, locked=REDIRECT),
+    ("invitation", "/accounts/invitation/not-a-real-token/", "POST"): every(410, locked=REDIRECT),
+    ("invitation", "/accounts/invitation/not-a-real-token/", "PUT"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
     ("accounts:user", USER, "GET"): LA_ADMINS_NOT_FOUND,
     ("accounts:user", USER, "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     ("accounts:user-vetting", USER + "vetting/", "GET"): LA_ADMINS_NOT_FOUND,
