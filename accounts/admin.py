@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Organisation, User
 
@@ -23,3 +25,11 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         ("Service role", {"fields": ("role", "organisation", "job_title")}),
     )
+
+
+# django-otp's admin shows a user's TOTP key as a QR code: whoever sees it can make that
+# user's codes. Operators do not get it; a lost phone is handled by the backup codes, and
+# resetting a user's second factor belongs with their LA admin (not built yet).
+for device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(device_model):
+        admin.site.unregister(device_model)

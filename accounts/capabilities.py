@@ -2,6 +2,7 @@
 
 from enum import StrEnum
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, User, Vetting
@@ -35,9 +36,13 @@ def capabilities_of(user: User) -> frozenset[Capability]:
 
     A platform operator (superuser) runs the service through Django's admin
     and holds none of these: operating the service is not a reason to look
-    at children's records. A user whose vetting has lapsed holds none either.
+    at children's records. A user whose vetting has lapsed holds none either, nor does a
+    session that has not given its second factor (when REQUIRE_MFA is on).
     """
     granted = role_capabilities(user)
+    if granted and second_factor_needed(user):
+        # Signed in with a password only: nothing until the second factor is given.
+        return frozenset()
     if granted and not vetting_of(user).allows_access:
         # Vetting lapsed or never complete: the role stands, its capabilities do not.
         return frozenset()
@@ -62,3 +67,11 @@ def vetting_of(user: User) -> VettingStatus:
 
 def has_capability(user: User, capability: Capability) -> bool:
     return capability in capabilities_of(user)
+
+
+def second_factor_needed(user) -> bool:
+    """Whether a signed-in request's user still has to give their second factor."""
+    if not settings.REQUIRE_MFA or not user.is_authenticated:
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return is_verified is not None and not is_verified()

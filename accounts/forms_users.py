@@ -119,3 +119,21 @@ class SetPasswordForm(forms.Form):
         if cleaned.get("password") and cleaned.get("again") != cleaned.get("password"):
             self.add_error("again", "The passwords do not match")
         return cleaned
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=12,
+        help_text="The 6-digit code from your authenticator app, or one of your backup codes",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+        error_messages={"required": "Enter the code from your authenticator app"},
+    )
+
+    def clean_code(self) -> str:
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not code.isdigit():
+            raise forms.ValidationError("The code is made of digits only")
+        return code

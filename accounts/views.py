@@ -1,8 +1,12 @@
 """Sign-in, sign-out and the lockout page."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from accounts.forms import SignInForm
 
@@ -11,6 +15,15 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        url = super().get_success_url()
+        # Just signed in with the password (the user has no verification yet), or already
+        # signed in without the second factor: the second step before anything else.
+        is_verified = getattr(self.request.user, "is_verified", None)
+        if settings.REQUIRE_MFA and not (is_verified and is_verified()):
+            return f"{reverse('two-factor')}?{urlencode({'next': url})}"
+        return url
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -831,6 +831,15 @@ def auditor_client() -> Any:
     vetted(auditor)
     client = Client(raise_request_exception=False)
     client.force_login(auditor)
+    # Signed in with both factors, as production requires (SIGNPOSTING_REQUIRE_MFA).
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=auditor, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=auditor, name="Bench app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
 
 

@@ -325,6 +325,8 @@ def bench_sessions() -> list[str]:
     rate limit is on, as in production (docs/decisions/0004)."""
     from django.test import Client
     from django.utils import timezone
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.models import Organisation, Role, User, Vetting
 
@@ -349,6 +351,11 @@ def bench_sessions() -> list[str]:
         )
         client = Client()
         client.force_login(user)
+        # Signed in with both factors, as production requires (SIGNPOSTING_REQUIRE_MFA).
+        device = TOTPDevice.objects.create(user=user, name="Bench app", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
         sessions.append(client.cookies["sessionid"].value)
     return sessions
 

@@ -14,6 +14,7 @@ def service(request: HttpRequest) -> dict:
     return {
         "service_name": settings.SERVICE_NAME,
         "demo_mode": settings.DEMO,
+        "require_mfa": settings.REQUIRE_MFA,
         "csp_nonce": getattr(request, "csp_nonce", ""),
         "can": {capability.value: capability in capabilities for capability in Capability},
         # Evaluated when the header shows the notices link: one indexed count, as text

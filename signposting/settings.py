@@ -20,7 +20,9 @@ DEBUG = env.bool("DEBUG", default=False)
 # Demo mode: a visible banner, demo conveniences, a generated secret key and
 # plain-http cookies on loopback. It relaxes nothing else.
 DEMO = env.bool("SIGNPOSTING_DEMO", default=False)
-REQUIRE_MFA = env.bool("SIGNPOSTING_REQUIRE_MFA", default=True)
+# Two-factor sign-in (TOTP, with backup codes) for every role. Demo mode turns it off unless
+# asked for, and its banner says so; everywhere else it is on unless turned off.
+REQUIRE_MFA = env.bool("SIGNPOSTING_REQUIRE_MFA", default=not DEMO)
 
 
 def _demo_secret_key() -> str:
@@ -60,6 +62,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "signposting",
     "accounts",
     "children",
@@ -74,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session has given its second factor.
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.LockedAccountMiddleware",
     "signposting.middleware.SessionLifetimeMiddleware",
     "signposting.middleware.NoStoreForSignedInMiddleware",
@@ -313,5 +320,7 @@ VETTING_TRAINING_MONTHS = env.int("VETTING_TRAINING_MONTHS", default=12)
 VETTING_DUE_DAYS = env.int("VETTING_DUE_DAYS", default=30)
 # May an LA admin make a user an auditor? Off: auditors are appointed by platform operators.
 LA_ADMINS_MAY_GRANT_AUDITOR = env.bool("LA_ADMINS_MAY_GRANT_AUDITOR", default=False)
+# The name an authenticator app shows next to the code.
+OTP_TOTP_ISSUER = "Find who's working with a child"
 # An invitation link for a new user works once, for this many hours.
 INVITATION_HOURS = env.int("INVITATION_HOURS", default=72)

@@ -26,3 +26,27 @@ def _clear_cache(request):
 def _fast_password_hashing(settings):
     # Production hashing is deliberately slow; tests sign in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_with_force_login(monkeypatch):
+    """Two-factor sign-in is on in tests, as in production. A test that signs a user in with
+    `force_login` gets a session that has given its second factor too (a confirmed TOTP
+    device, as an enrolled user has); tests of the second step itself sign in through the
+    pages, or take the device away (tests/accounts/test_two_factor.py)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    force_login = Client.force_login
+
+    def force_login_with_second_factor(self, user, backend=None):
+        force_login(self, user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login_with_second_factor)

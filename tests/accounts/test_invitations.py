@@ -1,11 +1,14 @@
 """New users come in by invitation: a single-use link, expiring in 72 hours, to set a password."""
 
+import base64
 import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Invitation, Role, User
 from audit.models import Action
@@ -151,6 +154,10 @@ def test_a_new_user_can_do_nothing_until_vetted(client, admin, area):
     newcomer.post(
         "/accounts/login/", {"username": "new.person@homeshire.example", "password": NEW_PASSWORD}
     )
+    newcomer.get("/accounts/two-factor/")
+    device = TOTPDevice.objects.get(user__username="new.person@homeshire.example")
+    secret = base64.b32encode(device.bin_key).decode()
+    newcomer.post("/accounts/two-factor/", {"code": pyotp.TOTP(secret).now()})
     response = newcomer.get("/search/")
     assert response.status_code == 403
     assert "Your vetting is not complete" in response.content.decode()

@@ -34,7 +34,8 @@ def test_correct_password_signs_in_and_rotates_the_session_key(client):
     before = client.session.session_key
     response = sign_in(client, "sam@example.org", PASSWORD)
     assert response.status_code == 302
-    assert response.url == reverse("home")
+    # Then the second step (two-factor sign-in), and home after it.
+    assert response.url == reverse("two-factor") + "?next=%2F"
     assert int(client.session[SESSION_KEY]) == user.pk
     assert client.session.session_key != before
 

@@ -10,6 +10,7 @@ from signposting.management.commands.seed_demo import DEMO_PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -81,10 +82,36 @@ def assert_accessible(page) -> None:
     assert not violations, f"axe found violations on {page.url}:\n" + "\n".join(violations)
 
 
-def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
-    """Signs in through the sign-in page (a demo login unless a password is given)."""
+@pytest.fixture(autouse=True)
+def _password_sign_in(settings):
+    # The journeys sign in with a password, as in demo mode; the two-factor step has its own
+    # journey (test_user_admin_journey.py), which turns it back on.
+    settings.REQUIRE_MFA = False
+
+
+def sign_in(page, username: str, password: str = DEMO_PASSWORD, *, two_factor=False) -> None:
+    """Signs in through the sign-in page (a demo login unless a password is given); with
+    `two_factor`, also sets up an authenticator app as a first-time user does."""
     page.goto(page.base_url + "/accounts/login/")
     page.get_by_label("Email address").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if two_factor:
+        enrol_authenticator(page)
     page.wait_for_url(page.base_url + "/")
+
+
+def enrol_authenticator(page) -> None:
+    """Sets up TOTP as a user does with an app: the key from the page, the code from pyotp."""
+    import pyotp
+
+    page.wait_for_selector("h1:has-text('Set up your authenticator app')")
+    assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "two-factor-enrol.png"), full_page=True)
+    key = page.locator("#totp-key").inner_text().replace(" ", "")
+    page.get_by_label("Code", exact=True).fill(pyotp.TOTP(key).now())
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("h2:has-text('Your backup codes')")
+    assert_accessible(page)
+    page.get_by_role("button", name="Continue").click()

@@ -80,8 +80,10 @@ def test_an_la_admin_re_vets_a_lapsed_practitioner(page, demo):
     assert_accessible(page)
 
 
-def test_an_la_admin_invites_a_practitioner_who_sets_a_password_and_signs_in(page, demo):
-    sign_in(page, "la-admin@kent.demo.example")
+def test_an_la_admin_invites_a_practitioner_who_sets_a_password_and_signs_in(page, demo, settings):
+    # Two-factor sign-in on, as in production: both set up an authenticator app.
+    settings.REQUIRE_MFA = True
+    sign_in(page, "la-admin@kent.demo.example", two_factor=True)
     page.goto(page.base_url + "/manage/users/")
     page.get_by_role("button", name="Add a user").click()
     page.wait_for_selector("h1:has-text('Add a user')")
@@ -122,7 +124,7 @@ def test_an_la_admin_invites_a_practitioner_who_sets_a_password_and_signs_in(pag
     page.get_by_role("button", name="Set password").click()
     page.wait_for_selector("text=Your password is set.")
     assert_accessible(page)
-    sign_in(page, "ade.adeyemi@kent.example", "a-long-new-password-for-ade")
+    sign_in(page, "ade.adeyemi@kent.example", "a-long-new-password-for-ade", two_factor=True)
     page.get_by_role("link", name="Find a child", exact=True).first.click()
     page.wait_for_url("**/search/")
     page.goto(link)

@@ -12,6 +12,7 @@ from dateutil.relativedelta import relativedelta
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import Role
 from tests.factories import make_area, make_user
@@ -28,6 +29,9 @@ ROLES = [
     "inactive",  # a signed-in user since deactivated
     "locked",  # a signed-in user whose username django-axes has since locked
     "vetting_lapsed",  # a practitioner whose DBS check is more than 3 years old
+    # A practitioner signed in with their password who has not given the second factor:
+    # every page that needs a capability sends them to the two-factor step first.
+    "mfa_pending",
 ]
 
 OK, REDIRECT, FORBIDDEN, NOT_ALLOWED = 200, 302, 403, 405
@@ -72,6 +76,9 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("health", "/healthz", "GET"): every(OK, locked=REDIRECT),
     ("health", "/healthz", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     ("login", "/accounts/login/", "GET"): every(REDIRECT, **SIGNED_OUT_ANSWER),
+    # The second step of signing in: only for a session that still has to give it.
+    ("two-factor", "/accounts/two-factor/", "GET"): every(REDIRECT, mfa_pending=OK),
+    ("two-factor", "/accounts/two-factor/", "POST"): every(REDIRECT, mfa_pending=OK),
     ("logout", "/accounts/logout/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
     ("logout", "/accounts/logout/", "POST"): every(OK, locked=REDIRECT),
     # Django's admin is for platform operators only; each registered model's
@@ -271,7 +278,7 @@ def _user_for(kind: str):
         return None
     if kind == "operator":
         return make_user(superuser=True)
-    if kind in ("inactive", "locked"):
+    if kind in ("inactive", "locked", "mfa_pending"):
         return make_user(role=Role.PRACTITIONER, organisation=area)
     if kind == "vetting_lapsed":
         return make_user(
@@ -298,6 +305,10 @@ def test_authorization_matrix(client, name, path, method, role, expected):
     user = _user_for(role)
     if user is not None:
         client.force_login(user)
+    if role == "mfa_pending":
+        session = client.session
+        del session[DEVICE_ID_SESSION_KEY]
+        session.save()
     if role == "inactive":
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -324,3 +335,5 @@ def test_authorization_matrix(client, name, path, method, role, expected):
         and (name != "admin:logout")
     ):
         assert "/login/" in response["Location"]
+    if expected == REDIRECT and role == "mfa_pending" and not name.startswith("admin:"):
+        assert response["Location"].startswith("/accounts/two-factor/")

@@ -23,6 +23,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
             "ALLOWED_HOSTS",
             "STATIC_MANIFEST",
             "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "SIGNPOSTING_REQUIRE_MFA",
         }
     }
     return subprocess.run(
@@ -77,3 +78,21 @@ def test_demo_mode_relaxes_only_cookie_transport(demo, tmp_path):
     result = run_manage("shell", "-v", "0", "-c", code, SIGNPOSTING_DEMO=demo, SECRET_KEY="x" * 60)
     secure = "False" if demo == "true" else "True"
     assert result.stdout.split() == [secure, secure, "1800", "5", "DENY", "False"], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("demo", "asked", "required"),
+    [
+        ("false", None, "True"),  # production: on unless turned off
+        ("true", None, "False"),  # demo mode: off unless asked for (the banner says so)
+        ("true", "true", "True"),
+        ("false", "false", "False"),
+    ],
+)
+def test_two_factor_sign_in_is_on_outside_demo_mode(demo, asked, required):
+    env = {"SIGNPOSTING_DEMO": demo, "SECRET_KEY": "x" * 60}
+    if asked is not None:
+        env["SIGNPOSTING_REQUIRE_MFA"] = asked
+    code = "from django.conf import settings; print(settings.REQUIRE_MFA)"
+    result = run_manage("shell", "-v", "0", "-c", code, **env)
+    assert result.stdout.split() == [required], result.stderr

@@ -1,0 +1,155 @@
+"""Two-factor sign-in: a password alone reaches nothing; TOTP enrolment, codes, backup codes,
+and lockout on wrong codes."""
+
+import base64
+import re
+import time
+
+import pyotp
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Role
+from audit.models import Action
+from tests.audit.helpers import events
+from tests.factories import PASSWORD, make_child, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def password_only(user) -> Client:
+    client = Client()
+    response = client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/two-factor/")
+    return client
+
+
+def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app shows (a step ahead: a code used once is refused)."""
+    totp = pyotp.TOTP(base64.b32encode(device.bin_key).decode())
+    return totp.at(time.time() + 30 * steps_ahead)
+
+
+def enrol(client: Client, user) -> list[str]:
+    client.get("/accounts/two-factor/")
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    response = client.post("/accounts/two-factor/", {"code": code_for(device)})
+    return re.findall(r"<code>(\d{8})</code>", response.content.decode())
+
+
+@pytest.fixture
+def practitioner():
+    return make_user(role=Role.PRACTITIONER)
+
+
+def test_a_password_alone_reaches_no_child_data_and_no_audit_data(practitioner):
+    auditor = make_user(role=Role.AUDITOR)
+    for user, paths in (
+        (practitioner, ["/search/", "/notices/"]),
+        (auditor, ["/audit/", "/audit/flags/"]),
+    ):
+        client = password_only(user)
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 302
+            assert response["Location"].startswith("/accounts/two-factor/?next=")
+        assert "Find a child" not in client.get("/").content.decode()
+
+
+def test_a_record_cannot_be_opened_with_a_password_alone(practitioner):
+    child = make_child()
+    client = password_only(practitioner)
+    response = client.post(f"/children/{child.public_id}/", {"reason": "assessment"})
+    assert response.status_code == 302
+    assert not events().filter(action=Action.RECORD_VIEW).exists()
+
+
+def test_enrolment_shows_a_qr_code_and_the_key_then_backup_codes(practitioner):
+    client = password_only(practitioner)
+    page = client.get("/accounts/two-factor/").content.decode()
+    assert "<svg" in page and 'aria-label="QR code of your key"' in page
+    device = TOTPDevice.objects.get(user=practitioner, confirmed=False)
+    key = base64.b32encode(device.bin_key).decode()
+    assert key[:4] in page
+    codes = enrol(client, practitioner)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert client.get("/search/").status_code == 200
+    assert TOTPDevice.objects.get(user=practitioner).confirmed
+
+
+def test_the_next_sign_in_asks_for_a_code_and_takes_a_backup_code_once(practitioner):
+    codes = enrol(password_only(practitioner), practitioner)
+    device = TOTPDevice.objects.get(user=practitioner, confirmed=True)
+    client = password_only(practitioner)
+    page = client.get("/accounts/two-factor/?next=/search/").content.decode()
+    assert "Enter the code from your authenticator app" in page
+    response = client.post(
+        "/accounts/two-factor/", {"code": code_for(device, steps_ahead=1), "next": "/search/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/search/"
+    assert client.get("/search/").status_code == 200
+
+    backup = password_only(practitioner)
+    assert backup.post("/accounts/two-factor/", {"code": codes[0]}).status_code == 302
+    assert backup.get("/search/").status_code == 200
+    again = password_only(practitioner)
+    assert again.post("/accounts/two-factor/", {"code": codes[0]}).status_code == 200
+
+
+def test_a_wrong_code_is_refused_and_recorded(practitioner):
+    client = password_only(practitioner)
+    client.get("/accounts/two-factor/")
+    response = client.post("/accounts/two-factor/", {"code": "000000"})
+    assert response.status_code == 200
+    assert "The code is not right" in response.content.decode()
+    assert events().filter(action=Action.SIGN_IN_FAILED).count() == 1
+    assert client.get("/search/").status_code == 302
+
+
+def test_five_wrong_codes_lock_the_account(practitioner, settings):
+    enrol(password_only(practitioner), practitioner)
+    client = password_only(practitioner)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/two-factor/", {"code": "000000"})
+    response = client.get("/accounts/two-factor/")
+    assert response.status_code == 302
+    assert "locked" in response["Location"]
+    assert events().filter(action=Action.LOCKOUT).exists()
+    # Locked: even the right password is refused now.
+    locked = Client().post(
+        "/accounts/login/", {"username": practitioner.username, "password": PASSWORD}
+    )
+    assert locked.status_code != 302
+
+
+def test_the_next_address_must_be_this_service(practitioner):
+    client = password_only(practitioner)
+    client.get("/accounts/two-factor/")
+    device = TOTPDevice.objects.get(user=practitioner, confirmed=False)
+    response = client.post(
+        "/accounts/two-factor/", {"code": code_for(device), "next": "https://evil.example/"}
+    )
+    assert "https://evil.example/" not in response.content.decode()
+
+
+def test_without_require_mfa_a_password_is_enough(practitioner, settings):
+    settings.REQUIRE_MFA = False
+    client = Client()
+    response = client.post(
+        "/accounts/login/", {"username": practitioner.username, "password": PASSWORD}
+    )
+    assert response["Location"] == "/"
+    assert client.get("/search/").status_code == 200
+
+
+def test_a_code_cannot_be_used_twice(practitioner):
+    client = password_only(practitioner)
+    client.get("/accounts/two-factor/")
+    device = TOTPDevice.objects.get(user=practitioner, confirmed=False)
+    code = code_for(device)
+    client.post("/accounts/two-factor/", {"code": code})
+    replay = password_only(practitioner)
+    assert replay.post("/accounts/two-factor/", {"code": code}).status_code == 200
+    assert replay.get("/search/").status_code == 302
