@@ -70,6 +70,8 @@ def test_enrolment_shows_a_qr_code_and_the_key_then_backup_codes(practitioner):
     client = password_only(practitioner)
     page = client.get("/accounts/two-factor/").content.decode()
     assert "<svg" in page and 'aria-label="QR code of your key"' in page
+    # Drawn with a path: namespaced <svg:rect>s draw nothing inline in HTML.
+    assert "<path" in page and "svg:rect" not in page
     device = TOTPDevice.objects.get(user=practitioner, confirmed=False)
     key = base64.b32encode(device.bin_key).decode()
     assert key[:4] in page
