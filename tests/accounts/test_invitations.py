@@ -112,6 +112,9 @@ def test_a_new_link_replaces_the_old_one(client, admin, area):
     old = invite(client, area)
     user = User.objects.get(username="new.person@homeshire.example")
     response = client.post(f"/manage/users/{user.pk}/invitation/")
+    event = last_event()
+    assert (event.action, event.actor_id) == (Action.USER_CHANGE, admin.pk)
+    assert event.detail["invitation"] == "reissued"
     new = re.search(
         r"https?://[^<\s]+/accounts/invitation/[^<\s]+/", response.content.decode()
     ).group(0)

@@ -2,12 +2,16 @@
 suspends another account; the lapsed practitioner meanwhile sees why they cannot search.
 Every page passes axe."""
 
+import base64
+import time
 from pathlib import Path
 
+import pyotp
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.core.management import call_command
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User, Vetting
 from tests.browser.conftest import assert_accessible, sign_in
@@ -69,7 +73,17 @@ def test_an_la_admin_re_vets_a_lapsed_practitioner(page, demo):
     assert_accessible(page)
     page.screenshot(path=str(SCREENSHOTS / "user.png"), full_page=True)
 
-    # Suspending the Kent data manager.
+    # Making the Kent data manager a practitioner, then suspending them.
+    page.goto(page.base_url + "/manage/users/")
+    page.locator("tbody tr", has_text="data-manager@kent.demo.example").get_by_role(
+        "link"
+    ).first.click()
+    page.get_by_role("link", name="Change role").click()
+    page.wait_for_selector("h1:has-text('Change role')")
+    assert_accessible(page)
+    page.get_by_label("Practitioner").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("text=The role has been changed.")
     page.goto(page.base_url + "/manage/users/")
     page.locator("tbody tr", has_text="data-manager@kent.demo.example").get_by_role(
         "link"
@@ -127,6 +141,29 @@ def test_an_la_admin_invites_a_practitioner_who_sets_a_password_and_signs_in(pag
     sign_in(page, "ade.adeyemi@kent.example", "a-long-new-password-for-ade", two_factor=True)
     page.get_by_role("link", name="Find a child", exact=True).first.click()
     page.wait_for_url("**/search/")
+    page.get_by_label("Family name").fill("Nobody-On-The-Register")
+    page.get_by_label("Day").fill("1")
+    page.get_by_label("Month").fill("2")
+    page.get_by_label("Year").fill("2015")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_selector("h2:has-text('Search results')")
+    assert_accessible(page)
+
+    # The next sign-in asks for a code from the app.
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Email address").fill("ade.adeyemi@kent.example")
+    page.get_by_label("Password").fill("a-long-new-password-for-ade")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("h1:has-text('Enter the code from your authenticator app')")
+    page.get_by_role("button", name="Continue").click()
+    assert "Enter the code" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
+    device = TOTPDevice.objects.get(user__username="ade.adeyemi@kent.example")
+    later = pyotp.TOTP(base64.b32encode(device.bin_key).decode()).at(time.time() + 30)
+    page.get_by_label("Enter the code from your authenticator app").fill(later)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(page.base_url + "/")
     page.goto(link)
     assert "This link no longer works" in page.locator("main").inner_text()
     assert_accessible(page)
