@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.capabilities import second_factor_needed
 from accounts.models import Organisation, User
 
 
@@ -33,3 +34,15 @@ class UserAdmin(DjangoUserAdmin):
 for device_model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(device_model):
         admin.site.unregister(device_model)
+
+
+# The operator console shows audit data: like every other page, it needs the second factor
+# too (sign in at /accounts/login/, which asks for it, then come back).
+_staff_check = admin.site.has_permission
+
+
+def _staff_with_second_factor(request) -> bool:
+    return _staff_check(request) and not second_factor_needed(request.user)
+
+
+admin.site.has_permission = _staff_with_second_factor

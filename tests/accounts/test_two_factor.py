@@ -155,3 +155,14 @@ def test_a_code_cannot_be_used_twice(practitioner):
     replay = password_only(practitioner)
     assert replay.post("/accounts/two-factor/", {"code": code}).status_code == 200
     assert replay.get("/search/").status_code == 302
+
+
+def test_the_operator_console_needs_the_second_factor_too():
+    operator = make_user(superuser=True)
+    client = Client()
+    client.post("/accounts/login/", {"username": operator.username, "password": PASSWORD})
+    response = client.get("/django-admin/audit/auditevent/")
+    assert response.status_code == 302
+    assert "/django-admin/login/" in response["Location"]
+    enrol(client, operator)
+    assert client.get("/django-admin/audit/auditevent/").status_code == 200
