@@ -16,7 +16,6 @@ from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.capabilities import second_factor_needed  # noqa: F401 (used by the views)
 from accounts.models import User
 from audit.models import Action
 from audit.services import record

@@ -29,16 +29,8 @@ def username_locked_out(*, username: str) -> bool:
 
 def area_admins(*, user: User) -> list[User]:
     """The active LA admins of the user's area: whom to ask about their account."""
-    organisation = user.organisation
-    if organisation is None:
-        return []
-    area_id = organisation.area_id
-    return list(
-        User.objects.filter(role=Role.LA_ADMIN, is_active=True)
-        .filter(Q(organisation_id=area_id) | Q(organisation__local_authority_id=area_id))
-        .exclude(pk=user.pk)
-        .order_by("last_name", "first_name")
-    )
+    admins = users_in_area(admin=user).filter(role=Role.LA_ADMIN, is_active=True)
+    return list(admins.exclude(pk=user.pk))
 
 
 # --- Local authority admins' view of their area's users ------------------------------------

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from qrcode.image.svg import SvgPathImage
 
 from accounts import mfa
+from accounts.capabilities import second_factor_needed
 from accounts.forms_users import CodeForm
 
 
@@ -23,7 +24,7 @@ from accounts.forms_users import CodeForm
 def two_factor(request: HttpRequest) -> HttpResponse:
     user = request.user
     next_url = _next(request)
-    if not mfa.second_factor_needed(user):
+    if not second_factor_needed(user):
         return redirect(next_url)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if not mfa.enrolled(user):

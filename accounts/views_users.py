@@ -21,6 +21,7 @@ from accounts.selectors import (
     user_for_admin,
     users_in_area,
 )
+from children.selectors import area_of
 
 
 @require_safe
@@ -40,7 +41,7 @@ def users(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/users.html",
-        {"rows": rows, "area": _area_name(request.user), "done": _done(request)},
+        {"rows": rows, "area": area_of(request.user).name, "done": _done(request)},
     )
 
 
@@ -157,11 +158,6 @@ DONE = {
     "reactivate": "The account is active again.",
     "unlock": "The account is unlocked.",
 }
-
-
-def _area_name(admin: User) -> str:
-    organisation = admin.organisation
-    return (organisation if organisation.is_local_authority else organisation.local_authority).name
 
 
 def _done(request: HttpRequest) -> str:

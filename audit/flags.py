@@ -16,7 +16,7 @@ nothing new. Flags hold figures, never a child's name.
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent, Flag, Rule
-from audit.selectors import LOOKUPS, lookups_since
+from audit.selectors import LOOKUPS, lookups_since, start_of
 
 
 @dataclass(frozen=True)
@@ -293,10 +293,6 @@ def _only_child(event: AuditEvent) -> str:
 
 def _volume_key(actor_id: int | None, day: date) -> str:
     return f"volume:user:{actor_id}:{day.isoformat()}"
-
-
-def start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def explain(flag: Flag) -> str:

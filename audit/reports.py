@@ -452,6 +452,10 @@ def role_label(role: str) -> str:
     return _ROLES.get(role, role)
 
 
+def reason_label(reason_code: str) -> str:
+    return _REASONS.get(reason_code, reason_code)
+
+
 _OUTCOMES = {
     "allowed": "Allowed",
     "denied": "Refused",

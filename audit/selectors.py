@@ -37,13 +37,13 @@ def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
     if criteria.child_public_id:
         events = events.filter(child_links__child_public_id=criteria.child_public_id)
     if criteria.date_from:
-        events = events.filter(occurred_at__gte=_start_of(criteria.date_from))
+        events = events.filter(occurred_at__gte=start_of(criteria.date_from))
     if criteria.date_to:
-        events = events.filter(occurred_at__lt=_start_of(criteria.date_to + timedelta(days=1)))
+        events = events.filter(occurred_at__lt=start_of(criteria.date_to + timedelta(days=1)))
     return events.order_by("-sequence")
 
 
-def _start_of(day: date) -> datetime:
+def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 

@@ -1,5 +1,8 @@
 """The auditor workspace. Every use of it is itself an audit event."""
 
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -75,13 +78,11 @@ def events(request: HttpRequest) -> HttpResponse:
     )
 
 
-def page_href(query, key: str, sequence: int | None) -> str:
-    """The filters as given, and where the next page starts; "" when there is none."""
+def page_href(query: Mapping[str, str], key: str, sequence: int | None) -> str:
+    """The same page and filters from where the next page starts; "" when there is none."""
     if not sequence:
         return ""
-    query = query.copy()
-    query[key] = str(sequence)
-    return "?" + query.urlencode()
+    return "?" + urlencode({**dict(query.items()), key: str(sequence)})
 
 
 def sequence_param(value: str | None) -> int | None:

@@ -7,17 +7,14 @@ from django.views.decorators.http import require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
-from accounts.models import Role
 from audit import notices as notice_reads
 from audit.lookup import audited_lookup
 from audit.models import Action
+from audit.reports import reason_label, role_label
 from audit.services import record
-from children.forms import Reason
 from children.selectors import current_names
 
 SHOWN = 200
-ROLES = dict(Role.choices)
-REASONS = dict(Reason.choices)
 
 
 @require_safe
@@ -43,8 +40,8 @@ def notices(request: HttpRequest) -> HttpResponse:
             "child_name": names.get(notice.child_public_id, ""),
             "new": read_before is None or notice.viewed_at > read_before,
             "because": notice_reads.BECAUSE.get(notice.because, ""),
-            "viewer_role": ROLES.get(notice.viewer_role, notice.viewer_role),
-            "reason": REASONS.get(notice.reason_code, notice.reason_code),
+            "viewer_role": role_label(notice.viewer_role),
+            "reason": reason_label(notice.reason_code),
         }
         for notice in shown
     ]

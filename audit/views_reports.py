@@ -2,9 +2,7 @@
 activity over a date range. Each look at a report is an audit event of its own, written in
 the same transaction as the read and before anything is rendered or sent."""
 
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,7 +21,7 @@ from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.reports import AccessRow
 from audit.services import record
-from audit.views import sequence_param
+from audit.views import page_href, sequence_param
 from children.identifiers import is_valid_public_id
 
 # Ids beyond a signed 64-bit integer cannot exist, and the databases refuse to compare them.
@@ -75,8 +73,8 @@ def _child_access_screen(request: HttpRequest, public_id: str) -> HttpResponse:
             "rows": event_rows_html(reports.access_rows(page.events), names=True),
             "limit": settings.AUDIT_EXPORT_MAX_ROWS,
             "names": settings.ACCESS_REPORT_NAMES_PRACTITIONERS,
-            "newer_href": _page_href({}, "after", page.newer_than),
-            "older_href": _page_href({}, "before", page.older_than),
+            "newer_href": page_href({}, "after", page.newer_than),
+            "older_href": page_href({}, "before", page.older_than),
         },
     )
 
@@ -211,8 +209,8 @@ def user_activity(request: HttpRequest, user_id: int) -> HttpResponse:
                 names=True,
                 child_report_path=child_report_path(),
             ),
-            "newer_href": _page_href(dates, "after", page.newer_than),
-            "older_href": _page_href(dates, "before", page.older_than),
+            "newer_href": page_href(dates, "after", page.newer_than),
+            "older_href": page_href(dates, "before", page.older_than),
         },
     )
 
@@ -220,10 +218,3 @@ def user_activity(request: HttpRequest, user_id: int) -> HttpResponse:
 def _paging(request: HttpRequest) -> dict[str, str]:
     """The paging key asked for, as given, for the audit event's criteria."""
     return {key: request.GET[key][:20] for key in PAGING_KEYS if key in request.GET}
-
-
-def _page_href(query: Mapping[str, str], key: str, sequence: int | None) -> str:
-    """The same report from where the next page starts; "" when there is none."""
-    if not sequence:
-        return ""
-    return "?" + urlencode({**query, key: str(sequence)})

@@ -10,6 +10,7 @@ from accounts.models import User
 from audit import flags
 from audit.models import AuditEvent, Flag
 from audit.oversight import area_code
+from audit.selectors import start_of
 
 
 class Command(BaseCommand):
@@ -56,7 +57,7 @@ def _flag_day(day: date) -> int:
         # The user as the trail last saw them that day (they may be gone since).
         latest = (
             AuditEvent.objects.filter(
-                actor_id=user_day.actor_id, occurred_at__lt=flags.start_of(day + timedelta(days=1))
+                actor_id=user_day.actor_id, occurred_at__lt=start_of(day + timedelta(days=1))
             )
             .order_by("-sequence")
             .first()
