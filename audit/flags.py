@@ -4,7 +4,7 @@ Each rule is one small function that returns a Finding or None; its thresholds
 are settings (FLAG_*). There are two kinds:
 
 - lookup rules run as a lookup is recorded, in the same transaction
-  (audit.oversight.after_lookup): out of area, restricted, personal link,
+  (audit.oversight, before the event is appended): out of area, restricted, personal link,
   out of hours, and the absolute daily volume;
 - day rules run over a whole day by `manage.py flag_events`: volume against
   the user's own 30-day median (and the absolute limit again), and fishing.
@@ -31,13 +31,17 @@ from audit.selectors import LOOKUPS, lookups_since, start_of
 @dataclass(frozen=True)
 class Finding:
     rule: Rule
+    # One flag per key. "" for a flag per lookup: its key is then the rule and the event's
+    # sequence (known only once the event is appended: flags_from).
     key: str
     child_public_id: str = ""
     day: date | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-# --- Lookup rules: (the event just recorded, what is known about it) -> Finding | None ---
+# --- Lookup rules: (the event about to be recorded, what is known about it) -> Finding | None
+# They run before the event is appended (audit.oversight), so that their reads are not done
+# while the chain lock is held; the event has no sequence yet.
 
 
 def out_of_area(*, event: AuditEvent, facts: Any) -> Finding | None:
@@ -49,7 +53,7 @@ def out_of_area(*, event: AuditEvent, facts: Any) -> Finding | None:
         return None
     return Finding(
         rule=Rule.OUT_OF_AREA,
-        key=f"out_of_area:event:{event.sequence}",
+        key="",
         child_public_id=_only_child(event),
     )
 
@@ -60,7 +64,7 @@ def restricted(*, event: AuditEvent, facts: Any) -> Finding | None:
         return None
     return Finding(
         rule=Rule.RESTRICTED,
-        key=f"restricted:event:{event.sequence}",
+        key="",
         child_public_id=_only_child(event),
     )
 
@@ -73,7 +77,7 @@ def personal_link(*, event: AuditEvent, facts: Any) -> Finding | None:
         return None
     return Finding(
         rule=Rule.PERSONAL_LINK,
-        key=f"personal_link:event:{event.sequence}",
+        key="",
         child_public_id=_only_child(event),
     )
 
@@ -97,13 +101,13 @@ def out_of_hours(*, event: AuditEvent, facts: Any) -> Finding | None:
 
 
 def volume_today(*, event: AuditEvent, facts: Any) -> Finding | None:
-    """1. (as it happens) A user's searches and record views today pass the absolute limit.
-    Counted from the trail, up to one past the limit: a short index scan."""
+    """1. (as it happens) A user's searches and record views today, this one included, pass
+    the absolute limit. Counted from the trail up to the limit: a short index scan."""
     if event.action not in LOOKUPS:
         return None
     limit = settings.FLAG_VOLUME_DAILY_LIMIT
     day = timezone.localtime(event.occurred_at).date()
-    count = lookups_since(user_id=event.actor_id, since=start_of(day), limit=limit + 1)
+    count = 1 + lookups_since(user_id=event.actor_id, since=start_of(day), limit=limit)
     if count <= limit:
         return None
     return Finding(
@@ -258,7 +262,7 @@ def flags_from(
     return [
         Flag(
             rule=finding.rule,
-            key=finding.key,
+            key=finding.key or f"{finding.rule}:event:{event_sequence}",
             raised_at=now,
             area_code=area_code,
             child_public_id=finding.child_public_id,

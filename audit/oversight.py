@@ -1,7 +1,14 @@
 """Oversight of a lookup as it is recorded: misuse flags (audit.flags) and notices to the
 people responsible for the child (audit.notices). Runs inside audit.services.record, in the
-lookup's own transaction: if it cannot be written, the lookup shows nothing."""
+lookup's own transaction: if it cannot be written, the lookup shows nothing.
 
+In two halves: what the rules and the notices need is read before the event is appended
+(`before_append`), and only the inserts follow it (`after_append`). On PostgreSQL the
+append takes the chain lock until the transaction commits, so reads done after it would
+hold up every other lookup's audit write.
+"""
+
+from dataclasses import dataclass
 from typing import Any
 
 from accounts.models import Organisation
@@ -13,23 +20,44 @@ from children.selectors import oversight_facts
 OVERSEEN = frozenset({Action.SEARCH, Action.RECORD_VIEW, Action.ACCESS_DENIED})
 
 
-def after_lookup(*, event: AuditEvent, actor: Any) -> None:
+@dataclass(frozen=True)
+class Pending:
+    """What a lookup's oversight will write once its event has a sequence."""
+
+    findings: list[flags.Finding]
+    area_code: str
+    told: list[tuple[int, str]]  # (user id, because) of the notices
+
+
+def before_append(*, event: AuditEvent, actor: Any) -> Pending | None:
+    """Runs the lookup rules and finds whom to tell, for an event not yet appended."""
     facts = None
     if event.action == Action.RECORD_VIEW and len(event.children) == 1:
         facts = oversight_facts(public_id=event.children[0], viewer=actor)
     findings = flags.findings_for_lookup(event=event, facts=facts)
-    if findings:
+    told = notices.recipients(facts=facts, viewer=actor) if facts is not None else []
+    if not findings and not told:
+        return None
+    return Pending(
+        findings=findings,
+        area_code=area_code(actor.organisation) if findings else "",
+        told=told,
+    )
+
+
+def after_append(*, pending: Pending, event: AuditEvent) -> None:
+    """Writes the flags and notices of an appended event."""
+    if pending.findings:
         flags.save_flags(
             flags.flags_from(
-                findings,
+                pending.findings,
                 actor=flags.actor_values(event),
-                area_code=area_code(actor.organisation),
+                area_code=pending.area_code,
                 event_sequence=event.sequence,
             )
         )
-    if facts is not None:
-        told = notices.recipients(facts=facts, viewer=actor)
-        notices.save_notices(notices.notices_for_view(event=event, told=told))
+    if pending.told:
+        notices.save_notices(notices.notices_for_view(event=event, told=pending.told))
 
 
 def area_code(organisation: Organisation | None) -> str:

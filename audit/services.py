@@ -86,10 +86,14 @@ def record(
     content = chain.body(fields)  # serialised before taking the lock
     try:
         with transaction.atomic(savepoint=False):
+            pending = None
+            if signed_in and fields["action"] in oversight.OVERSEEN:
+                # Read before the append takes the chain lock; flags and notices commit with
+                # the lookup, or neither does.
+                pending = oversight.before_append(event=AuditEvent(**fields), actor=user)
             event = _append(fields, content)
-            if signed_in and event.action in oversight.OVERSEEN:
-                # Flags and notices commit with the lookup, or neither does.
-                oversight.after_lookup(event=event, actor=user)
+            if pending is not None:
+                oversight.after_append(pending=pending, event=event)
     except Exception as error:
         # Log the failure, never the event's content (it may name a child).
         logger.error("Audit write failed for action %s: %s", fields["action"], type(error).__name__)
