@@ -6,36 +6,17 @@ from datetime import date, datetime
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from accounts.capabilities import Capability, has_capability
 from accounts.models import Organisation, User
+from children.access import area_of, children_in_area, restricted_contact, shielded_from
 from children.matching import name_key
 from children.models import Address, Child, Involvement, Name, NameKind, Sex
 
 
-def area_of(user: User) -> Organisation | None:
-    """The local authority whose area a user works in (their organisation's)."""
-    organisation = user.organisation
-    if organisation is None:
-        return None
-    return organisation if organisation.is_local_authority else organisation.local_authority
-
-
-def children_in_area(*, area: Organisation) -> QuerySet[Child]:
-    """Children a data manager of `area` looks after: a current address in the area, or an
-    involvement by an organisation of the area (the authority or one of its partner agencies)."""
-    lives_here = Address.objects.filter(
-        child=OuterRef("pk"), local_authority=area, moved_out_on__isnull=True
-    )
-    served_here = Involvement.objects.filter(child=OuterRef("pk")).filter(
-        Q(organisation=area) | Q(organisation__local_authority=area)
-    )
-    return Child.objects.filter(Q(Exists(lives_here)) | Q(Exists(served_here)))
-
-
 def children_for_data_manager(*, user: User) -> QuerySet[Child]:
+    """The records the user's area looks after (children.access.children_in_area)."""
     area = area_of(user)
     if area is None:
         return Child.objects.none()
@@ -47,35 +28,6 @@ def children_due_for_purge(*, today: date) -> QuerySet[Child]:
 
 
 # --- What a practitioner sees ------------------------------------------------------------
-
-
-def restricted_contact(organisation: Organisation | None) -> str:
-    """Who to ask about a restricted record or a sensitive service: the organisation's
-    safeguarding contact, else its local authority's. Never the organisation's name alone:
-    a clinic's name can say what the service is."""
-    if organisation is None:
-        return "the local authority's children's services front door"
-    area = organisation if organisation.is_local_authority else organisation.local_authority
-    return (
-        organisation.safeguarding_contact
-        or area.safeguarding_contact
-        or f"{area.name} children's services front door"
-    )
-
-
-def can_open(*, child: Child, viewer: User) -> bool:
-    """A shielded record opens only for data managers of the shielding authority."""
-    return _may_open(shielded=child.shielded, shielded_by_id=child.shielded_by_id, viewer=viewer)
-
-
-def _may_open(*, shielded: bool, shielded_by_id: int | None, viewer: User) -> bool:
-    if not shielded:
-        return True
-    return (
-        has_capability(viewer, Capability.MANAGE_RECORDS)
-        and viewer.organisation is not None
-        and viewer.organisation.area_id == shielded_by_id
-    )
 
 
 @dataclass(frozen=True)
@@ -117,7 +69,7 @@ def search_results(*, child_ids: list[int], viewer: User) -> list[SearchResult]:
         if child_id not in rows:
             continue
         _, public_id, born, sex, shielded, shielded_by_id, given, family, area = rows[child_id]
-        if not _may_open(shielded=shielded, shielded_by_id=shielded_by_id, viewer=viewer):
+        if shielded_from(viewer=viewer, shielded=shielded, shielded_by_id=shielded_by_id):
             authority = authorities.get(shielded_by_id)
             results.append(
                 SearchResult(

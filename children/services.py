@@ -259,8 +259,12 @@ def child_shield(
 
 
 @transaction.atomic
-def child_unshield(*, child: Child, reason: str, request: HttpRequest | None = None) -> None:
-    authority = child.shielded_by
+def child_unshield(
+    *, child: Child, authority: Organisation, reason: str, request: HttpRequest | None = None
+) -> None:
+    """Lifts a restriction. Only the authority that made it may (children.access)."""
+    if not child.shielded or child.shielded_by_id != authority.pk:
+        raise ValidationError("Only the authority that restricted a record can lift it")
     child.shielded, child.shielded_by, child.shielding_reason = False, None, ""
     _save(child)
     record(
@@ -268,7 +272,7 @@ def child_unshield(*, child: Child, reason: str, request: HttpRequest | None = N
         action=Action.RECORD_CHANGE,
         children=[child],
         reason_text=reason.strip(),
-        detail={"change": "unshielded", "authority": authority.ons_code if authority else ""},
+        detail={"change": "unshielded", "authority": authority.ons_code},
     )
 
 

@@ -17,10 +17,9 @@ from accounts.capabilities import Capability, has_capability
 from accounts.decorators import requires
 from audit.lookup import audited_lookup
 from audit.models import Action
-from audit.selectors import latest_search_results
 from audit.services import record
-from children import selectors
-from children.duplicates import merged_from_any, merged_into
+from children import access, selectors
+from children.duplicates import merged_into
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
 from children.models import Child
@@ -44,7 +43,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @audited_lookup
 def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
     if not lookup_allowed(user=request.user):
-        return _rate_limited(request, criteria=form.criteria())
+        return rate_limited(request, criteria=form.criteria())
     criteria = form.cleaned_data
     outcome = find_children(
         family_name=criteria["family_name"],
@@ -91,19 +90,16 @@ def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
         # Merged into another record since: the old id leads there (the gate below
         # still applies to the record it leads to).
         return redirect("children:record", public_id=survivor)
-    shown = latest_search_results(user_id=request.user.pk)
-    if public_id not in shown and not merged_from_any(
-        old_public_ids=shown, survivor_public_id=public_id
-    ):
+    if not access.in_latest_results(viewer=request.user, public_id=public_id):
         # Not from this user's latest search: a guessed, shared or stale link.
         return _refuse(request, public_id, "not_in_search_results")
     child = selectors.child_for_viewer(public_id=public_id, viewer=request.user)
     if child is None:  # purged since the search
         return _refuse(request, public_id, "no_such_record")
-    if not selectors.can_open(child=child, viewer=request.user):
+    decision = access.may_read(viewer=request.user, child=child)
+    if not decision:
         # A restricted result: listed, never opened. (Or shielded since the search.)
-        contact = selectors.restricted_contact(child.shielded_by)
-        return _refuse(request, public_id, "shielded", contact=contact)
+        return _refuse(request, public_id, decision.why, contact=decision.contact)
     if request.method == "GET":
         # The question only: nothing about the child is shown until a reason is given.
         return render(
@@ -122,7 +118,7 @@ def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
             request, "children/reason.html", {"form": form, "public_id": public_id}
         )
     if not lookup_allowed(user=request.user):
-        return _rate_limited(request, children=[public_id])
+        return rate_limited(request, children=[public_id])
     child_record = selectors.child_record(child=child, viewer=request.user)
     reason = Reason(form.cleaned_data["reason"])
     record(
@@ -134,7 +130,7 @@ def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
     )
     manageable = (
         has_capability(request.user, Capability.MANAGE_RECORDS)
-        and selectors.children_for_data_manager(user=request.user).filter(pk=child.pk).exists()
+        and access.may_manage(viewer=request.user, child=child).allowed
     )
     return TemplateResponse(
         request,
@@ -161,7 +157,7 @@ def _denied(request: HttpRequest, public_id: str, why: str, contact: str = "") -
     )
 
 
-def _rate_limited(request: HttpRequest, *, criteria=None, children=()) -> HttpResponse:
+def rate_limited(request: HttpRequest, *, criteria=None, children=()) -> HttpResponse:
     record(
         request=request,
         action=Action.RATE_LIMITED,
@@ -186,7 +182,7 @@ STALE_PAGE_SIZE = 50
 def stale_involvements(request: HttpRequest) -> HttpResponse:
     """Open involvements in the data manager's area that their source has not confirmed
     lately, oldest first: the records most likely to be out of date."""
-    area = selectors.area_of(request.user)
+    area = access.area_of(request.user)
     if area is None:
         raise PermissionDenied
     now = timezone.now()

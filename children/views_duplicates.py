@@ -21,7 +21,7 @@ from accounts.models import Organisation
 from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.services import record
-from children import selectors
+from children import access, selectors
 from children.duplicates import (
     HeldRowNotImported,
     children_merge,
@@ -33,7 +33,7 @@ from children.models import Child, HeldRow, Sex
 
 
 def _area(request: HttpRequest) -> Organisation:
-    area = selectors.area_of(request.user)
+    area = access.area_of(request.user)
     if area is None:
         raise PermissionDenied
     return area
@@ -72,12 +72,20 @@ def held_row_decide(request: HttpRequest, held_id: int) -> HttpResponse:
     if held.local_authority_id != area.pk:
         return _denied(request, why="held_row_of_another_area", detail={"held_row": held.pk})
     candidates = held_row_candidates(held)
+    numbers = _nhs_numbers(held)
     context = {
         "held": _held_summary(held),
-        "candidates": [_candidate(child, request) for child in candidates],
+        "candidates": [
+            _candidate(child, request, held_nhs_numbers=numbers) for child in candidates
+        ],
     }
+    # Only a record the data manager may add to can be chosen (children.access): a record
+    # shielded by another authority is decided by that authority.
+    choosable = [
+        child for child in candidates if access.may_attach(viewer=request.user, child=child)
+    ]
     form = HeldRowDecisionForm(
-        request.POST if request.method == "POST" else None, candidates=candidates
+        request.POST if request.method == "POST" else None, candidates=choosable
     )
     _viewed(request, held=held, candidates=candidates)
     if request.method == "GET" or not form.is_valid():
@@ -126,26 +134,43 @@ def merge(request: HttpRequest) -> HttpResponse:
 @audited_lookup
 def _merge_step(request: HttpRequest, *, area: Organisation, ids: MergeIdsForm) -> HttpResponse:
     public_ids = [ids.cleaned_data["first"], ids.cleaned_data["second"]]
-    in_area = {
+    found = {
         child.public_id: child
-        for child in selectors.children_in_area(area=area)
-        .filter(public_id__in=public_ids)
+        for child in Child.objects.filter(public_id__in=public_ids)
+        .select_related("shielded_by")
         .prefetch_related("names")
     }
-    missing = [public_id for public_id in public_ids if public_id not in in_area]
-    if missing:
-        record(
-            request=request,
-            action=Action.ACCESS_DENIED,
-            outcome="denied",
-            children=missing,
-            detail={"why": "not_in_area", "page": "merge"},
+    refusals = {
+        public_id: (
+            access.may_manage(viewer=request.user, child=found[public_id])
+            if public_id in found
+            else access.Decision(allowed=False, why=access.NOT_IN_AREA)
         )
+        for public_id in public_ids
+    }
+    refusals = {public_id: refusal for public_id, refusal in refusals.items() if not refusal}
+    if refusals:
+        for why in sorted({refusal.why for refusal in refusals.values()}):
+            record(
+                request=request,
+                action=Action.ACCESS_DENIED,
+                outcome="denied",
+                children=[p for p, refusal in refusals.items() if refusal.why == why],
+                detail={"why": why, "page": "merge"},
+            )
         for name, public_id in zip(("first", "second"), public_ids, strict=True):
-            if public_id in missing:
+            refusal = refusals.get(public_id)
+            if refusal is None:
+                continue
+            if refusal.why == access.SHIELDED:
+                ids.add_error(
+                    name,
+                    f"This record is restricted: ask {refusal.contact} about merging it",
+                )
+            else:
                 ids.add_error(name, "No record in your area has this public id")
         return TemplateResponse(request, "children/duplicates/merge_ids.html", {"form": ids})
-    children = [in_area[public_id] for public_id in public_ids]
+    children = [found[public_id] for public_id in public_ids]
     choosing = "keep" not in request.POST
     form = MergeForm(
         None if choosing else request.POST, children=children, initial=ids.cleaned_data
@@ -247,31 +272,54 @@ def _held_summary(held: HeldRow) -> dict:
     }
 
 
-def _candidate(child: Child, request: HttpRequest) -> dict:
-    """A child on the register as the decision pages show it; a shielded record the data
-    manager may not open shows nothing but whom to ask."""
-    if not selectors.can_open(child=child, viewer=request.user):
-        return {
-            "public_id": child.public_id,
-            "restricted": True,
-            "contact": selectors.restricted_contact(child.shielded_by),
-        }
+def _nhs_numbers(held: HeldRow) -> frozenset[str]:
+    return frozenset(
+        str(row.get("nhs_number") or "").replace(" ", "")
+        for row in held.rows
+        if isinstance(row, dict)
+    ) - {""}
+
+
+def _candidate(
+    child: Child, request: HttpRequest, *, held_nhs_numbers: frozenset[str] | None = None
+) -> dict:
+    """A child on the register as the decision pages show it (children.access): a record
+    shielded from the data manager shows nothing but whom to ask; one of another area shows
+    what a search result shows, and whether its NHS number agrees with the held rows'."""
+    read = access.may_read(viewer=request.user, child=child)
+    if not read:
+        return {"public_id": child.public_id, "restricted": True, "contact": read.contact}
     child_record = selectors.child_record(child=child, viewer=request.user)
     current = child_record.current_address
-    return {
+    shown = {
         "public_id": child.public_id,
         "restricted": False,
         "current_name": child_record.current_name,
-        "other_names": [name for name in child_record.names if name.kind != "current"],
         "date_of_birth": child.date_of_birth,
         "sex": child.get_sex_display(),
         "area": current.local_authority.name if current else "Not known",
+    }
+    if not access.may_manage(viewer=request.user, child=child):
+        return {
+            **shown,
+            "other_area": True,
+            "nhs_number_agrees": _agrees(child.nhs_number, held_nhs_numbers),
+        }
+    return {
+        **shown,
+        "other_names": [name for name in child_record.names if name.kind != "current"],
         "nhs_number": child.nhs_number or "",
         "involvements": [
             *child_record.current_involvements,
             *child_record.past_involvements,
         ],
     }
+
+
+def _agrees(nhs_number: str | None, held: frozenset[str] | None) -> str:
+    if not nhs_number or not held:
+        return "Not recorded on both"
+    return "The same as in the rows" if held == {nhs_number} else "Different from the rows"
 
 
 urlpatterns_duplicates = [

@@ -5,13 +5,13 @@ Every form shows "check your answers" before it saves; every save is one service
 and the attempt is recorded.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,7 +25,7 @@ from accounts.models import Organisation
 from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.services import AuditWriteError, record
-from children import selectors, services
+from children import access, selectors, services
 from children.forms_manage import (
     ChildForm,
     CloseInvolvementForm,
@@ -35,32 +35,58 @@ from children.forms_manage import (
     ShieldingForm,
 )
 from children.identifiers import is_valid_public_id
-from children.models import Child, Involvement, Name, NameKind, Sex
+from children.models import Child, Involvement, Sex
+from children.ratelimit import lookup_allowed
+from children.search import MAX_RESULTS
+from children.views import rate_limited
 
-_NOT_POSTED_BACK = {"csrfmiddlewaretoken", "confirm", "edit"}
+_NOT_POSTED_BACK = {"csrfmiddlewaretoken", "confirm", "edit", "attach"}
 
 
 def _area(request: HttpRequest) -> Organisation:
-    area = selectors.area_of(request.user)
+    area = access.area_of(request.user)
     if area is None:
         raise PermissionDenied
     return area
 
 
-def _child_in_area(request: HttpRequest, public_id: str) -> Child:
-    """The child, if the user's area looks after them; else 404 (and the attempt recorded)."""
-    if not is_valid_public_id(public_id):
-        raise Http404
-    child = (
-        selectors.children_for_data_manager(user=request.user)
-        .filter(public_id=public_id)
-        .select_related("shielded_by")
-        .first()
-    )
-    if child is None:
-        _record_out_of_area(request, public_id)
-        raise Http404
-    return child
+def managed_child(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Resolves the URL's public id to a child the user may manage (children.access), and
+    calls the view with the child; otherwise records the refusal and answers it."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, public_id: str, *args, **kwargs) -> HttpResponse:
+        if not is_valid_public_id(public_id):
+            raise Http404
+        child = Child.objects.select_related("shielded_by").filter(public_id=public_id).first()
+        decision = (
+            access.may_manage(viewer=request.user, child=child)
+            if child is not None
+            else access.Decision(allowed=False, why=access.NOT_IN_AREA)
+        )
+        if not decision:
+            return refused(request, public_id=public_id, decision=decision)
+        return view(request, child, *args, **kwargs)
+
+    return wrapped
+
+
+def refused(request: HttpRequest, *, public_id: str, decision: access.Decision) -> HttpResponse:
+    """Records a refused manage request and answers it: a record the user's area does not
+    look after is "not found" (nothing says it exists); one shielded by another authority
+    names whom to ask, as search results do."""
+    try:
+        _record_refusal(request, public_id, decision.why)
+    except AuditWriteError:
+        return render(request, "audit/unavailable.html", status=503)
+    if decision.why == access.SHIELDED:
+        return render(
+            request,
+            "children/denied.html",
+            {"why": "shielded", "contact": decision.contact},
+            status=403,
+        )
+    raise Http404
 
 
 def _merged(public_id: str) -> str | None:
@@ -69,33 +95,14 @@ def _merged(public_id: str) -> str | None:
     return merged_into(public_id) if is_valid_public_id(public_id) else None
 
 
-def _shown_duplicates(
-    request: HttpRequest, duplicates: Callable[[dict], list] | None, data: dict
-) -> list:
-    """The probable duplicates to show before saving: other children's details, so a
-    lookup like any other, recorded in the same transaction as the read."""
-    if duplicates is None:
-        return []
-    with transaction.atomic():
-        found = duplicates(data)
-        if found:
-            record(
-                request=request,
-                action=Action.MANAGE_VIEW,
-                children=[match.public_id for match in found],
-                detail={"page": "probable_duplicates"},
-            )
-    return found
-
-
-def _record_out_of_area(request: HttpRequest, public_id: str) -> None:
+def _record_refusal(request: HttpRequest, public_id: str, why: str) -> None:
     with transaction.atomic():
         record(
             request=request,
             action=Action.ACCESS_DENIED,
             children=[public_id],
             outcome="denied",
-            detail={"why": "not_in_area", "page": request.path},
+            detail={"why": why, "page": request.path},
         )
 
 
@@ -109,11 +116,12 @@ def _confirmable(
     save: Callable[[dict], str],
     back_url: str,
     intro: str = "",
-    duplicates: Callable[[dict], list] | None = None,
+    check_page: Callable[..., HttpResponse] | None = None,
     done: str = "",
 ) -> HttpResponse:
     """Form, then "check your answers", then save (the confirm button posts everything back,
-    which is checked again). `save` returns where to go next."""
+    which is checked again). `save` returns where to go next. `check_page`, if given, answers
+    the "check your answers" step itself (called with the rows and the hidden fields)."""
     if request.method == "POST" and form.is_valid():
         if "confirm" in request.POST:
             try:
@@ -128,19 +136,12 @@ def _confirmable(
                 if name not in _NOT_POSTED_BACK
                 for value in values
             ]
-            try:
-                found = _shown_duplicates(request, duplicates, form.cleaned_data)
-            except AuditWriteError:
-                return render(request, "audit/unavailable.html", status=503)
+            if check_page is not None:
+                return check_page(request, rows=rows(form.cleaned_data), hidden=hidden)
             return render(
                 request,
                 "children/manage/check.html",
-                {
-                    "caption": caption,
-                    "rows": rows(form.cleaned_data),
-                    "hidden": hidden,
-                    "duplicates": found,
-                },
+                {"caption": caption, "rows": rows(form.cleaned_data), "hidden": hidden},
             )
     return render(
         request,
@@ -181,10 +182,10 @@ def _date(value) -> str:
 def manage(request: HttpRequest, public_id: str) -> HttpResponse:
     if survivor := _merged(public_id):
         return redirect("children:manage", public_id=survivor)
-    child = _child_in_area(request, public_id)
-    return _manage_page(request, child)
+    return _manage_page(request, public_id)
 
 
+@managed_child
 @audited_lookup
 def _manage_page(request: HttpRequest, child: Child) -> HttpResponse:
     child_record = selectors.child_record(child=child, viewer=request.user)
@@ -204,6 +205,8 @@ def _manage_page(request: HttpRequest, child: Child) -> HttpResponse:
 def create(request: HttpRequest) -> HttpResponse:
     area = _area(request)
     form = ChildForm(request.POST or None, area=area, initial={"local_authority": area})
+    if request.method == "POST" and "attach" in request.POST and form.is_valid():
+        return _attach(request, form, public_id=request.POST["attach"])
 
     def rows(data: dict) -> list[tuple[str, Any]]:
         return [
@@ -216,20 +219,6 @@ def create(request: HttpRequest) -> HttpResponse:
             ("Moved in", _date(data["moved_in_on"])),
             *_involvement_rows(data),
         ]
-
-    def duplicates(data: dict) -> list:
-        from children.duplicates import probable_duplicates
-
-        found = probable_duplicates(
-            date_of_birth=data["date_of_birth"],
-            names=[(data["given_names"], data["family_name"])],
-            nhs_number=data["nhs_number"] or None,
-        )
-        found = found[:10]
-        prefetch_related_objects(
-            found, Prefetch("names", queryset=Name.objects.filter(kind=NameKind.CURRENT))
-        )
-        return [_DuplicateLabel(child) for child in found]
 
     def save(data: dict) -> str:
         child = services.child_create(
@@ -262,16 +251,111 @@ def create(request: HttpRequest) -> HttpResponse:
         rows=rows,
         save=save,
         back_url=reverse("home"),
-        duplicates=duplicates,
+        check_page=functools.partial(_check_new_child, form=form, caption=area.name),
     )
 
 
-class _DuplicateLabel:
-    def __init__(self, child: Child):
-        name = next(iter(child.names.all()), None)  # prefetched: the current name only
-        who = f"{name.given_names} {name.family_name}" if name else "Name not recorded"
-        self.public_id = child.public_id
-        self.label = f"{who}, born {_date(child.date_of_birth)} ({child.public_id})"
+def _new_child_criteria(data: dict) -> dict[str, str]:
+    """What the add-a-child check looks for, as a search's criteria in the audit trail."""
+    values = {
+        "family_name": data["family_name"],
+        "given_name": data["given_names"],
+        "date_of_birth": data["date_of_birth"].isoformat(),
+        "nhs_number": data["nhs_number"],
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+@audited_lookup
+def _check_new_child(
+    request: HttpRequest, *, form: ChildForm, caption: str, rows: list, hidden: list
+) -> HttpResponse:
+    """ "Check your answers" for a new child, with the children on the register that may be
+    this child: a lookup like a search (children.access, the hourly limit, the misuse rules),
+    and shown no more than a search result is (a shielded child as "Restricted record")."""
+    from children.duplicates import probable_duplicates
+
+    data = form.cleaned_data
+    criteria = _new_child_criteria(data)
+    if not lookup_allowed(user=request.user):
+        return rate_limited(request, criteria=criteria)
+    found = probable_duplicates(
+        date_of_birth=data["date_of_birth"],
+        names=[(data["given_names"], data["family_name"])],
+        nhs_number=data["nhs_number"] or None,
+    )
+    too_many = len(found) > MAX_RESULTS
+    results = (
+        []
+        if too_many
+        else selectors.search_results(child_ids=[c.pk for c in found], viewer=request.user)
+    )
+    record(
+        request=request,
+        action=Action.SEARCH,
+        children=[result.public_id for result in results],
+        criteria=criteria,
+        result_count=len(results),
+        outcome="too_many" if too_many else "allowed",
+        detail={"page": "add_child"},
+    )
+    return TemplateResponse(
+        request,
+        "children/manage/check.html",
+        {
+            "caption": caption,
+            "rows": rows,
+            "hidden": hidden,
+            "duplicates": results,
+            "too_many": too_many,
+        },
+    )
+
+
+def _attach(request: HttpRequest, form: ChildForm, *, public_id: str) -> HttpResponse:
+    """Adds the new child's first involvement to a record the add-a-child check showed the
+    user (in any area), instead of creating a second record for the same child."""
+    child = None
+    if is_valid_public_id(public_id) and access.in_latest_results(
+        viewer=request.user, public_id=public_id
+    ):
+        child = Child.objects.select_related("shielded_by").filter(public_id=public_id).first()
+    decision = (
+        access.may_attach(viewer=request.user, child=child)
+        if child is not None
+        else access.Decision(allowed=False, why="not_in_search_results")
+    )
+    if not decision:
+        return refused(request, public_id=public_id, decision=decision)
+    details = _involvement_details(form.cleaned_data)
+    if (
+        details.lead_professional
+        and child.involvements.filter(lead_professional=True, ended_on__isnull=True).exists()
+    ):
+        # Another service leads: taking the lead over is agreed with them, not done here.
+        form.add_error(
+            "lead_professional",
+            "This child already has a lead professional: choose No, and agree any change of "
+            "lead with them",
+        )
+    else:
+        try:
+            services.involvement_add(child=child, details=details, request=request)
+        except ValidationError as error:
+            for field, messages in _errors(error).items():
+                form.add_error(field if field in form.fields else None, messages)
+    if form.errors:
+        return render(
+            request,
+            "children/manage/form.html",
+            {
+                "form": form,
+                "heading": "Add a child",
+                "caption": access.area_of(request.user).name,
+                "back_url": reverse("home"),
+            },
+        )
+    return redirect(reverse("children:manage", args=[child.public_id]) + "?saved=attached")
 
 
 def _involvement_rows(data: dict) -> list[tuple[str, Any]]:
@@ -302,8 +386,9 @@ def _involvement_details(data: dict) -> services.InvolvementDetails:
 
 @require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_RECORDS)
-def involvement_add(request: HttpRequest, public_id: str) -> HttpResponse:
-    child = _child_in_area(request, public_id)
+@managed_child
+def involvement_add(request: HttpRequest, child: Child) -> HttpResponse:
+    public_id = child.public_id
     form = InvolvementForm(request.POST or None, area=_area(request))
     manage_url = reverse("children:manage", args=[public_id])
 
@@ -345,8 +430,9 @@ def _open_involvement(child: Child, involvement_id: int) -> Involvement:
 
 @require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_RECORDS)
-def involvement_close(request: HttpRequest, public_id: str, involvement_id: int) -> HttpResponse:
-    child = _child_in_area(request, public_id)
+@managed_child
+def involvement_close(request: HttpRequest, child: Child, involvement_id: int) -> HttpResponse:
+    public_id = child.public_id
     involvement = _open_involvement(child, involvement_id)
     manage_url = reverse("children:manage", args=[public_id])
 
@@ -372,8 +458,9 @@ def involvement_close(request: HttpRequest, public_id: str, involvement_id: int)
 
 @require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_RECORDS)
-def involvement_lead(request: HttpRequest, public_id: str, involvement_id: int) -> HttpResponse:
-    child = _child_in_area(request, public_id)
+@managed_child
+def involvement_lead(request: HttpRequest, child: Child, involvement_id: int) -> HttpResponse:
+    public_id = child.public_id
     involvement = _open_involvement(child, involvement_id)
     manage_url = reverse("children:manage", args=[public_id])
 
@@ -398,8 +485,9 @@ def involvement_lead(request: HttpRequest, public_id: str, involvement_id: int) 
 
 @require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_RECORDS)
-def move(request: HttpRequest, public_id: str) -> HttpResponse:
-    child = _child_in_area(request, public_id)
+@managed_child
+def move(request: HttpRequest, child: Child) -> HttpResponse:
+    public_id = child.public_id
     manage_url = reverse("children:manage", args=[public_id])
 
     def save(data: dict) -> str:
@@ -414,8 +502,9 @@ def move(request: HttpRequest, public_id: str) -> HttpResponse:
             request=request,
         )
         # After a move out of the area, this area may no longer look after the child.
-        still_here = selectors.children_for_data_manager(user=request.user).filter(pk=child.pk)
-        return manage_url + "?saved=1" if still_here.exists() else reverse("home")
+        child.refresh_from_db(fields=["shielded", "shielded_by"])
+        still_here = access.may_manage(viewer=request.user, child=child)
+        return manage_url + "?saved=1" if still_here else reverse("home")
 
     return _confirmable(
         request,
@@ -438,8 +527,9 @@ def move(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_RECORDS)
-def rename(request: HttpRequest, public_id: str) -> HttpResponse:
-    child = _child_in_area(request, public_id)
+@managed_child
+def rename(request: HttpRequest, child: Child) -> HttpResponse:
+    public_id = child.public_id
     manage_url = reverse("children:manage", args=[public_id])
 
     def save(data: dict) -> str:
@@ -477,33 +567,18 @@ def shielding(request: HttpRequest) -> HttpResponse:
     area = _area(request)
     form = ShieldingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        child = (
-            selectors.children_in_area(area=area)
-            .filter(public_id=form.cleaned_data["public_id"])
-            .select_related("shielded_by")
-            .first()
-        )
-        action = form.cleaned_data["action"]
-        if child is None:
-            _record_out_of_area(request, form.cleaned_data["public_id"])
-            form.add_error("public_id", f"There is no record with this public ID in {area.name}")
-        elif action == "shield" and child.shielded:
-            form.add_error("action", "This record is already restricted")
-        elif action == "unshield" and not child.shielded:
-            form.add_error("action", "This record is not restricted")
-        elif action == "unshield" and child.shielded_by_id != area.pk:
-            form.add_error(
-                "action", f"Only {child.shielded_by.name} can lift the restriction it made"
-            )
+        _check_shielding(request, form, area=area)
 
     def save(data: dict) -> str:
-        child = selectors.children_in_area(area=area).get(public_id=data["public_id"])
+        child = Child.objects.select_related("shielded_by").get(public_id=data["public_id"])
         if data["action"] == "shield":
             services.child_shield(
                 child=child, authority=area, reason=data["reason"], request=request
             )
         else:
-            services.child_unshield(child=child, reason=data["reason"], request=request)
+            services.child_unshield(
+                child=child, authority=area, reason=data["reason"], request=request
+            )
         return reverse("children:shielding") + "?done=" + data["action"]
 
     return _confirmable(
@@ -528,3 +603,26 @@ def shielding(request: HttpRequest) -> HttpResponse:
             "unshield": "The restriction has been lifted.",
         }.get(request.GET.get("done", ""), ""),
     )
+
+
+def _check_shielding(request: HttpRequest, form: ShieldingForm, *, area: Organisation) -> None:
+    """Adds the form errors that the rule (children.access) and the record's state give."""
+    public_id = form.cleaned_data["public_id"]
+    action = form.cleaned_data["action"]
+    child = Child.objects.select_related("shielded_by").filter(public_id=public_id).first()
+    if child is None:
+        decision = access.Decision(allowed=False, why=access.NOT_IN_AREA)
+    elif action == "shield":
+        decision = access.may_shield(viewer=request.user, child=child)
+    else:
+        decision = access.may_unshield(viewer=request.user, child=child)
+    if decision.why == access.NOT_IN_AREA:
+        _record_refusal(request, public_id, decision.why)
+        form.add_error("public_id", f"There is no record with this public ID in {area.name}")
+    elif action == "shield" and child.shielded:
+        form.add_error("action", "This record is already restricted")
+    elif action == "unshield" and not child.shielded:
+        form.add_error("action", "This record is not restricted")
+    elif not decision:
+        _record_refusal(request, public_id, decision.why)
+        form.add_error("action", f"Only {child.shielded_by.name} can lift the restriction it made")

@@ -454,19 +454,23 @@ def test_any_values_on_the_shielding_form_never_fail(client, area, child, data):
     assert _register_state(child) == before
 
 
-def test_showing_probable_duplicates_is_itself_recorded(client, manager, area):
+def test_showing_probable_duplicates_is_recorded_as_a_search(client, manager, area):
     existing = make_child(
         area=area, given_names="Tomas", family_name="Kowalczyk", date_of_birth=DOB
     )
     client.post("/manage/children/new/", child_form(area))
     event = last_event()
-    assert (event.action, event.children) == (Action.MANAGE_VIEW, [existing.public_id])
+    assert (event.action, event.children) == (Action.SEARCH, [existing.public_id])
+    assert event.detail == {"page": "add_child"}
+    assert event.criteria["family_name"] == "Kowalczyk"
 
 
-def test_no_probable_duplicates_no_lookup_event(client, manager, area):
+def test_the_check_is_a_search_even_when_it_finds_no_one(client, manager, area):
     before = events().count()
     client.post("/manage/children/new/", child_form(area))
-    assert events().count() == before
+    assert events().count() == before + 1
+    event = last_event()
+    assert (event.action, event.children, event.result_count) == (Action.SEARCH, [], 0)
 
 
 def test_shielding_says_it_is_done(client, area, child):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import Role
-from tests.factories import make_area, make_user
+from tests.factories import make_area, make_child, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -337,3 +337,162 @@ def test_authorization_matrix(client, name, path, method, role, expected):
         assert "/login/" in response["Location"]
     if expected == REDIRECT and role == "mfa_pending" and not name.startswith("admin:"):
         assert response["Location"].startswith("/accounts/two-factor/")
+
+
+# --- Shielded records: every door asks the one rule (children.access) ----------------------
+#
+# A child who lives in the shielding authority's area and has an involvement with a second
+# area, shielded by the first. Data managers of the second area look after the child but
+# may not manage the record; those of a third area do not look after the child at all.
+
+SHIELDED_ROLES = [
+    "anonymous",
+    "practitioner",  # of the shielding authority: may search, never manage
+    "la_admin",  # of the shielding authority: restricts records, does not manage them
+    "auditor",
+    "operator",
+    "data_manager_shielding",  # of the shielding authority: may manage it
+    "data_manager_involved",  # of the other area working with the child: restricted
+    "data_manager_elsewhere",  # of an area with nothing to do with the child: not found
+]
+RESTRICTED, NOT_FOUND = 403, 404
+SHIELDED_MANAGE = {
+    "anonymous": REDIRECT,
+    "practitioner": FORBIDDEN,
+    "la_admin": FORBIDDEN,
+    "auditor": FORBIDDEN,
+    "operator": FORBIDDEN,
+    "data_manager_shielding": OK,
+    "data_manager_involved": RESTRICTED,
+    "data_manager_elsewhere": NOT_FOUND,
+}
+# (url name, path with {child} and {involvement}, method) -> {role: status}
+SHIELDED_MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
+    ("children:manage", "/manage/children/{child}/", "GET"): SHIELDED_MANAGE,
+    ("children:involvement-add", "/manage/children/{child}/involvements/new/", "GET"): (
+        SHIELDED_MANAGE
+    ),
+    ("children:involvement-add", "/manage/children/{child}/involvements/new/", "POST"): (
+        SHIELDED_MANAGE
+    ),
+    (
+        "children:involvement-close",
+        "/manage/children/{child}/involvements/{involvement}/close/",
+        "GET",
+    ): SHIELDED_MANAGE,
+    (
+        "children:involvement-close",
+        "/manage/children/{child}/involvements/{involvement}/close/",
+        "POST",
+    ): SHIELDED_MANAGE,
+    (
+        "children:involvement-lead",
+        "/manage/children/{child}/involvements/{involvement}/lead/",
+        "GET",
+    ): SHIELDED_MANAGE,
+    (
+        "children:involvement-lead",
+        "/manage/children/{child}/involvements/{involvement}/lead/",
+        "POST",
+    ): SHIELDED_MANAGE,
+    ("children:move", "/manage/children/{child}/move/", "GET"): SHIELDED_MANAGE,
+    ("children:move", "/manage/children/{child}/move/", "POST"): SHIELDED_MANAGE,
+    ("children:rename", "/manage/children/{child}/name/", "GET"): SHIELDED_MANAGE,
+    ("children:rename", "/manage/children/{child}/name/", "POST"): SHIELDED_MANAGE,
+    # Opened directly (not from the user's latest search), a record never opens.
+    ("children:record", "/children/{child}/", "GET"): {
+        **SHIELDED_MANAGE,
+        "practitioner": FORBIDDEN,
+        "data_manager_shielding": FORBIDDEN,
+        "data_manager_involved": FORBIDDEN,
+        "data_manager_elsewhere": FORBIDDEN,
+    },
+    # An auditor's access report works on any record, shielded or not.
+    ("audit:child-access", "/audit/children/{child}/", "GET"): {
+        **dict.fromkeys(SHIELDED_ROLES, FORBIDDEN),
+        "anonymous": REDIRECT,
+        "auditor": OK,
+    },
+}
+
+
+def test_every_manage_url_has_shielded_rows():
+    manage_names = {
+        name
+        for name, path, _ in MATRIX
+        if path.startswith("/manage/children/") and name != "children:create"
+    }
+    assert manage_names <= {name for name, _, _ in SHIELDED_MATRIX}
+
+
+def _shielded_world():
+    from children.models import Child
+    from children.services import child_shield
+
+    shielding, involved = make_area(name="Shieldshire"), make_area(name="Involvedshire")
+    child = make_child(area=shielding)
+    from children.models import Service
+    from children.services import InvolvementDetails, involvement_add
+
+    involvement_add(
+        child=child,
+        details=InvolvementDetails(
+            service=Service.objects.get(code="education"),
+            organisation=involved,
+            started_on=timezone.localdate() - timedelta(days=30),
+            practitioner_name="Sam School",
+        ),
+    )
+    child_shield(child=child, authority=shielding, reason="Risk from a parent")
+    return Child.objects.get(pk=child.pk), shielding, involved
+
+
+def _shielded_user(kind: str, *, shielding, involved):
+    if kind == "anonymous":
+        return None
+    if kind == "operator":
+        return make_user(superuser=True)
+    if kind.startswith("data_manager_"):
+        area = {"shielding": shielding, "involved": involved}.get(
+            kind.removeprefix("data_manager_")
+        )
+        return make_user(role=Role.DATA_MANAGER, organisation=area or make_area())
+    return make_user(role=Role(kind), organisation=shielding)
+
+
+SHIELDED_CASES = [
+    (name, path, method, role, status)
+    for (name, path, method), answers in SHIELDED_MATRIX.items()
+    for role, status in answers.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "method", "role", "expected"),
+    SHIELDED_CASES,
+    ids=[f"shielded-{c[0]}-{c[2]}-{c[3]}" for c in SHIELDED_CASES],
+)
+def test_shielded_record_matrix(client, name, path, method, role, expected):
+    from tests.audit.helpers import last_event
+
+    child, shielding, involved = _shielded_world()
+    user = _shielded_user(role, shielding=shielding, involved=involved)
+    if user is not None:
+        client.force_login(user)
+    url = path.format(child=child.public_id, involvement=child.involvements.first().pk)
+    response = client.generic(method, url)
+    assert response.status_code == expected, (
+        f"{method} {url} as {role}: expected {expected}, got {response.status_code}"
+    )
+    body = response.content.decode()
+    if role != "data_manager_shielding":
+        # No door shows a restricted record's name to anyone but its authority.
+        assert "Amelia" not in body and "Okafor" not in body
+    refused_at_the_door = name.startswith("children:") and name != "children:record"
+    if refused_at_the_door and expected in (RESTRICTED, NOT_FOUND) and role.startswith("data_"):
+        # Every refusal is recorded, with the rule's reason.
+        event = last_event()
+        assert event.action == "access_denied" and event.children == [child.public_id]
+        assert event.detail["why"] == ("shielded" if expected == RESTRICTED else "not_in_area")
+    if refused_at_the_door and expected == RESTRICTED and role.startswith("data_"):
+        assert "This record is restricted" in body and "Shieldshire" in body
