@@ -2,6 +2,10 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
+
+# The longest e-mail address there is (RFC 5321); no account's username is longer.
+MAX_EMAIL = 254
 
 
 class SignInForm(AuthenticationForm):
@@ -10,6 +14,7 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         "invalid_login": "Enter a correct email address and password",
         "inactive": "Enter a correct email address and password",
+        "too_long": f"Email address must be {MAX_EMAIL} characters or fewer",
     }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -25,3 +30,17 @@ class SignInForm(AuthenticationForm):
     def clean_username(self) -> str:
         # Usernames are stored lower-case; sign-in is case-insensitive.
         return self.cleaned_data["username"].strip().lower()
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if username is not None and len(username) > MAX_EMAIL:
+            # No account has this username, but it is still a failed sign-in: counted by
+            # django-axes (the client IP's lockout; the text cut to what it can store) and
+            # recorded in the audit trail, as any other failure.
+            user_login_failed.send(
+                sender=__name__,
+                credentials={"username": username[:MAX_EMAIL]},
+                request=self.request,
+            )
+            raise forms.ValidationError(self.error_messages["too_long"], code="too_long")
+        return super().clean()

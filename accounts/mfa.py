@@ -45,7 +45,7 @@ def enrolment_finish(*, request: HttpRequest, token: str) -> list[str] | None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = backup_codes_issue(user=user)
-    otp_login(request, device)
+    second_factor_given(request, device)
     record(request=request, action=Action.USER_CHANGE, detail={"second_factor": "enrolled"})
     return codes
 
@@ -66,13 +66,20 @@ def verify(*, request: HttpRequest, token: str) -> bool:
     if device is None:
         _failed(request, user)
         return False
-    otp_login(request, device)
+    second_factor_given(request, device)
     record(
         request=request,
         action=Action.SIGN_IN,
         detail={"second_factor": "backup_code" if isinstance(device, StaticDevice) else "totp"},
     )
     return True
+
+
+def second_factor_given(request: HttpRequest, device) -> None:
+    """Marks the session as having given its second factor, under a new session key: the key
+    that travelled with the password alone must not open the verified session."""
+    otp_login(request, device)
+    request.session.cycle_key()
 
 
 def _failed(request: HttpRequest, user: User) -> None:

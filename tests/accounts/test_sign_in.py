@@ -234,3 +234,23 @@ def test_weak_passwords_are_refused(password, message):
             password=password,
         )
     assert any(message in text for text in caught.value.messages)
+
+
+def test_an_over_long_username_is_a_form_error_counted_and_recorded(client):
+    from tests.audit.helpers import last_event
+
+    too_long = "a" * 300 + "@example.org"
+    response = sign_in(client, too_long, "wrong-password-xx", REMOTE_ADDR="192.0.2.9")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "govuk-error-summary" in html and "254 characters or fewer" in html
+    event = last_event()
+    assert event.action == "sign_in_failed" and event.client_ip == "192.0.2.9"
+    assert event.detail == {"target_account_exists": False}
+
+
+def test_over_long_usernames_lock_the_ip_like_any_other_failure(client):
+    make_user(email="sam@example.org")
+    for n in range(5):
+        sign_in(client, f"{n}" * 400, "wrong-password-xx", REMOTE_ADDR="192.0.2.10")
+    assert sign_in(client, "sam@example.org", PASSWORD, REMOTE_ADDR="192.0.2.10").status_code == 429

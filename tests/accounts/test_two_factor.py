@@ -166,3 +166,22 @@ def test_the_operator_console_needs_the_second_factor_too():
     assert "/django-admin/login/" in response["Location"]
     enrol(client, operator)
     assert client.get("/django-admin/audit/auditevent/").status_code == 200
+
+
+def test_the_session_key_changes_when_the_code_is_accepted_and_the_old_key_is_dead(
+    practitioner,
+):
+    enrol(password_only(practitioner), practitioner)
+    device = TOTPDevice.objects.get(user=practitioner, confirmed=True)
+    client = password_only(practitioner)
+    before = client.cookies["sessionid"].value
+    response = client.post("/accounts/two-factor/", {"code": code_for(device, steps_ahead=1)})
+    assert response.status_code == 302
+    after = client.cookies["sessionid"].value
+    assert after != before
+    assert client.get("/search/").status_code == 200
+    # Whoever kept the password-only session's cookie holds nothing.
+    stale = Client()
+    stale.cookies["sessionid"] = before
+    response = stale.get("/search/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
