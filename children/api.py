@@ -95,7 +95,15 @@ def involvements(request: HttpRequest) -> JsonResponse:
             rows=outside[:100],
         )
     dry_run = request.GET.get("dry_run", "").lower() in ("1", "true", "yes")
-    return _report(import_rows(rows=parsed, source=source, dry_run=dry_run, request=request))
+    return _report(
+        import_rows(
+            rows=parsed,
+            source=source,
+            dry_run=dry_run,
+            request=request,
+            area=token.local_authority,
+        )
+    )
 
 
 def _report(report) -> JsonResponse:

@@ -361,8 +361,15 @@ def _resolve(
     held = HeldRow.objects.select_for_update().filter(pk=held.pk).first()
     if held is None or not held.is_pending:
         raise ValidationError("These rows have already been dealt with.")
+    numbers = {str(row.get("nhs_number") or "").replace(" ", "") for row in held.rows} - {""}
+    if resolution == HeldRow.Resolution.DIFFERENT and (
+        numbers and Child.objects.filter(nhs_number__in=numbers).exists()
+    ):
+        raise ValidationError(
+            "The rows give the NHS number of a child on the register, so they are not a "
+            "different child: choose that child, or have the source correct the NHS number."
+        )
     if resolution == HeldRow.Resolution.MERGED:
-        numbers = {str(row.get("nhs_number") or "").replace(" ", "") for row in held.rows} - {""}
         if child.nhs_number and numbers and numbers != {child.nhs_number}:
             raise ValidationError(
                 "The rows give a different NHS number from the chosen child's: they are not "

@@ -893,6 +893,9 @@ class _ChildIn:
     # Filled in against the register (pk None: a child this import creates):
     child: "_HeldChild | None" = None
     attach: bool = False
+    # The register's child with this NHS number, when the import's area may not manage it
+    # (children.access): the rows wait for the area's data managers instead.
+    held_for: int | None = None
 
 
 def _collect(rows: Iterable[_Row], errors: list[RowError]) -> dict[str, _ChildIn]:
@@ -1009,6 +1012,7 @@ def import_rows(
     request: HttpRequest | None = None,
     today: date | None = None,
     accept_as_new: Collection[str] = (),
+    area: Organisation | None = None,
 ) -> ImportReport:
     """Imports rows from a source system: all of them in one transaction, or none.
 
@@ -1016,9 +1020,13 @@ def import_rows(
     objects, numbered from 1). A dry run checks everything and counts what
     would change, and writes nothing. New child_refs that look like a child on
     the register are held for review (HeldRow), except those in `accept_as_new`
-    (a data manager has decided they are a different child). The import is
-    audited whatever happens; AuditWriteError propagates (and nothing is
-    imported) if it cannot be.
+    (a data manager has decided they are a different child). With `area` (the
+    feed API: the token's local authority), rows whose NHS number belongs to a
+    record the area may not manage (children.access: another area's, or shielded
+    by another authority) are held for the area's data managers too, and answered
+    like any held row, so the caller learns nothing about children outside its
+    area. The import is audited whatever happens; AuditWriteError propagates (and
+    nothing is imported) if it cannot be.
     """
     if isinstance(rows, Iterator):
         rows = list(rows)
@@ -1057,6 +1065,7 @@ def import_rows(
                 today=today,
                 errors=errors,
                 accept_as_new=frozenset(accept_as_new),
+                area=area,
             )
             report = ImportReport(
                 **base,
@@ -1126,6 +1135,7 @@ def _import(
     today: date,
     errors: list[RowError],
     accept_as_new: frozenset[str],
+    area: Organisation | None,
 ) -> tuple[Counts, Counts, tuple[HeldGroup, ...]]:
     checker = _RowChecker(
         today=today,
@@ -1142,6 +1152,8 @@ def _import(
     if errors:
         raise _Refused(errors)
     register = _Register.load(children=children, source=source)
+    if area is not None:
+        register.not_managed = _not_managed_by(area, set(register.nhs_children.values()))
     _match(children=children, register=register, source=source, errors=errors)
     if errors:
         raise _Refused(errors)
@@ -1245,6 +1257,8 @@ class _Register:
     # involvement_ref -> (id, child id, *_INVOLVEMENT_FIELDS), for this source
     involvements: dict[str, tuple]
     children: dict[int, _HeldChild] = field(default_factory=dict)
+    # Ids of the NHS numbers' holders that the importing area may not manage.
+    not_managed: set[int] = field(default_factory=set)
     names: dict[int, list[_HeldName]] = field(default_factory=dict)
     addresses: dict[int, list[_HeldAddress]] = field(default_factory=dict)
     # child id -> [(involvement id, started_on, ended_on, lead_professional, source, source_id)]
@@ -1317,6 +1331,18 @@ class _Register:
                 self.periods.setdefault(child_id, []).append(tuple(values))
 
 
+def _not_managed_by(area: Organisation, child_ids: set[int]) -> set[int]:
+    """Which of these children the area may not manage (children.access)."""
+    from children.access import children_managed_by
+
+    managed: set[int] = set()
+    for chunk in _chunks(sorted(child_ids)):
+        managed.update(
+            children_managed_by(area=area).filter(_within("pk", chunk)).values_list("pk", flat=True)
+        )
+    return child_ids - managed
+
+
 def _match(
     *, children: Mapping[str, _ChildIn], register: _Register, source: str, errors: list[RowError]
 ) -> None:
@@ -1327,6 +1353,11 @@ def _match(
         row = incoming.first.number
         known = register.ref_children.get(ref)
         holder = register.nhs_children.get(incoming.nhs_number) if incoming.nhs_number else None
+        if holder is not None and holder != known and holder in register.not_managed:
+            # Another area's record (or one shielded by another authority): not this
+            # import's to match or to refuse. Its data managers decide (held rows).
+            incoming.held_for = holder
+            continue
         if known is not None and holder is not None and holder != known:
             errors.append(
                 RowError(
@@ -1425,12 +1456,23 @@ def _hold(*, children: dict[str, _ChildIn], source: str, accept_as_new: frozense
     that look like a child on the register, and those already waiting."""
     from children.duplicates import Person, probable_duplicate_ids  # it imports this module
 
+    holding = _Holding()
+    for ref, incoming in list(children.items()):
+        if incoming.held_for is not None:
+            holding.held[ref] = _HeldIn(incoming=incoming, candidates=[incoming.held_for])
+            del children[ref]
     new = {
         ref: incoming
         for ref, incoming in children.items()
         if incoming.child is None and ref not in accept_as_new
     }
-    holding = _Holding()
+    if holding.held:
+        for chunk in _chunks(list(holding.held)):
+            holding.pending.update(
+                HeldRow.objects.filter(
+                    _within("child_ref", chunk), source=source, resolved_at__isnull=True
+                ).values_list("child_ref", "pk")
+            )
     if not new:
         return holding
     for chunk in _chunks(list(new)):
