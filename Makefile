@@ -46,7 +46,7 @@ lint:
 checks:
 	SECRET_KEY=makemigrations-check-only $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false SIGNPOSTING_DEMO=false SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
-		ALLOWED_HOSTS=signposting.example SECURE_SSL_REDIRECT=true \
+		ALLOWED_HOSTS=signposting.example SECURE_SSL_REDIRECT=true TRUSTED_PROXY_COUNT=1 \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 PYTEST_WORKERS ?= 2

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class SignpostingConfig(AppConfig):
     name = "signposting"
     verbose_name = "Find who's working with a child"
+
+    def ready(self) -> None:
+        from signposting import proxies  # noqa: F401 (registers the deploy check)

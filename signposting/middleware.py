@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from signposting.client_ip import client_ip
+from signposting.proxies import note_untrusted_forwarding
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -30,6 +31,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        note_untrusted_forwarding(request)
         incoming = request.headers.get("X-Request-ID", "")
         trusted = settings.TRUSTED_PROXY_COUNT > 0 and _REQUEST_ID.match(incoming)
         request.request_id = incoming if trusted else uuid.uuid4().hex

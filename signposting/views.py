@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from accounts.capabilities import vetting_of
+from signposting.proxies import untrusted_forwarding_seen
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,11 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception:
         logger.exception("Health check: database unreachable")
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    if untrusted_forwarding_seen():
+        # Still serving (200), but the operator must see it: see signposting.proxies.
+        return JsonResponse(
+            {"status": "warning", "database": "ok", "client_ip": "proxy_not_trusted"}
+        )
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
