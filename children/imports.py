@@ -400,8 +400,13 @@ def parse_data(content: Any, *, sha256: str | None = None) -> ParsedFile:
     return ParsedFile(rows=rows, sha256=sha256, format="json")
 
 
+# JSON numbers taken as text: the source systems' ids, and the NHS number (docs/api/openapi.json).
+NUMBERS_AS_TEXT = frozenset({"child_ref", "involvement_ref", "nhs_number"})
+
+
 def _json_text(column: str, value: Any) -> tuple[str, str]:
-    """(text, "") or ("", problem): numbers are taken as text, yes/no may be true/false."""
+    """(text, "") or ("", problem): numbers are taken as text for ids and the NHS number,
+    yes/no may be true/false."""
     if value is None:
         return "", ""
     if isinstance(value, str):
@@ -412,6 +417,10 @@ def _json_text(column: str, value: Any) -> tuple[str, str]:
         if column == "lead_professional":
             return ("yes" if value else "no"), ""
         return "", "Must be text, not true or false."
+    if isinstance(value, int | float) and column not in NUMBERS_AS_TEXT:
+        # A name, code, date or phone number sent as a JSON number has lost its meaning
+        # (and a phone number its leading zero).
+        return "", "Must be text, not a number."
     if isinstance(value, int):
         if abs(value) >= 10**40:
             return "", "Is not a valid value (the number is far too long)."

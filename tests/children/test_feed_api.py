@@ -268,3 +268,28 @@ def test_any_json_gets_a_documented_answer_and_no_partial_write(client, token, b
     assert_matches_spec(response)
     if response.status_code != 200:
         assert counts() == before
+
+
+REQUIRED = SPEC["components"]["schemas"]["Involvement"]["required"]
+
+
+@pytest.mark.parametrize("field", REQUIRED)
+@pytest.mark.parametrize("value", ["", "   ", None, 7])
+def test_the_description_refuses_what_the_server_refuses_for_each_required_field(
+    client, token, field, value
+):
+    body = [make_row(local_authority=CAMDEN) | {field: value}]
+    if field in ("child_ref", "involvement_ref") and value == 7:
+        pytest.skip("a source system's id may be a JSON number: both accept it")
+    with pytest.raises(jsonschema.ValidationError):
+        assert_request_matches_spec(body)
+    response = post(client, body, token, path=URL + "?dry_run=1")
+    assert response.status_code == 400
+    assert_matches_spec(response)
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_a_valid_row_fits_the_description_and_is_accepted(client, token):
+    body = [make_row(local_authority=CAMDEN)]
+    assert_request_matches_spec(body)
+    assert post(client, body, token, path=URL + "?dry_run=1").status_code == 200

@@ -520,18 +520,23 @@ def test_json_items_are_numbered_from_one_and_values_must_be_text(areas):
     ]
 
 
-def test_json_numbers_are_taken_as_text_and_true_means_yes(areas):
-    row = make_row() | {
-        "nhs_number": 9434765919,
-        "lead_professional": True,
-        "practitioner_phone": 2079460101,
-    }
+def test_json_numbers_are_taken_as_text_for_ids_and_the_nhs_number_and_true_means_yes(areas):
+    row = make_row() | {"nhs_number": 9434765919, "lead_professional": True, "child_ref": 17}
     report = import_rows(rows=[row], source="lcs")
     assert not report.refused
     assert Child.objects.get().nhs_number == "9434765919"
-    involvement = Involvement.objects.get()
-    assert involvement.lead_professional is True
-    assert involvement.practitioner_phone == "2079460101"
+    assert SourceRecord.objects.get().source_ref == "17"
+    assert Involvement.objects.get().lead_professional is True
+
+
+def test_a_phone_number_or_name_sent_as_a_json_number_is_refused(areas):
+    # 2079460101 is 020 7946 0101 with its leading zero lost: no one could ring it.
+    row = make_row() | {"practitioner_phone": 2079460101, "family_name": 42}
+    report = import_rows(rows=[row], source="lcs")
+    assert messages(report) == [
+        "Row 1: family_name: Must be text, not a number.",
+        "Row 1: practitioner_phone: Must be text, not a number.",
+    ]
 
 
 def test_json_text_that_no_database_can_store_is_refused(areas):
