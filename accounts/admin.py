@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from accounts.capabilities import second_factor_needed
 from accounts.models import Organisation, User
@@ -29,9 +30,9 @@ class UserAdmin(DjangoUserAdmin):
 
 
 # django-otp's admin shows a user's TOTP key as a QR code: whoever sees it can make that
-# user's codes. Operators do not get it; a lost phone is handled by the backup codes, and
-# resetting a user's second factor belongs with their LA admin (not built yet).
-for device_model in (TOTPDevice, StaticDevice):
+# user's codes. Operators do not get it, nor the passkeys' admin: a lost passkey or phone is
+# handled by the backup codes or the LA admin's reset (accounts.services.second_factor_reset).
+for device_model in (TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnAttestation):
     if admin.site.is_registered(device_model):
         admin.site.unregister(device_model)
 

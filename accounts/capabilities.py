@@ -70,8 +70,10 @@ def has_capability(user: User, capability: Capability) -> bool:
 
 
 def second_factor_needed(user) -> bool:
-    """Whether a signed-in request's user still has to give their second factor."""
+    """Whether a signed-in request's user still has to give their second factor (one that
+    counts: only a passkey, with REQUIRE_PASSKEY)."""
     if not settings.REQUIRE_MFA or not user.is_authenticated:
         return False
-    is_verified = getattr(user, "is_verified", None)
-    return is_verified is not None and not is_verified()
+    from accounts.mfa import session_second_factor_given
+
+    return not session_second_factor_given(user)

@@ -121,6 +121,16 @@ class SetPasswordForm(forms.Form):
         return cleaned
 
 
+class PasswordAgainForm(forms.Form):
+    password = forms.CharField(
+        label="Password",
+        help_text="The password you sign in to this service with",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Enter your password"},
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Code",

@@ -139,13 +139,20 @@ class Vetting(models.Model):
 
 
 class Invitation(models.Model):
-    """A single-use link for a new user to set their password, valid for INVITATION_HOURS.
+    """A single-use link, valid for INVITATION_HOURS: for a new user to set their password and
+    then their second factor, or (after an LA admin's reset) for a user to confirm their
+    password and set up a new second factor. The only ways to enrol a second factor.
 
     Only a SHA-256 of the token is kept (256 random bits: a fast hash is enough); the link
     itself is shown once, to the admin who made it.
     """
 
+    class Purpose(models.TextChoices):
+        INVITATION = "invitation", "Set a password, then a second factor"
+        SECOND_FACTOR = "second_factor", "Set up a new second factor"
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.INVITATION)
     token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
     expires_at = models.DateTimeField(editable=False)

@@ -80,10 +80,19 @@ def area_organisations(*, admin: User) -> list[Organisation]:
     )
 
 
-def invitation_usable(*, token: str) -> bool:
-    """Whether an invitation link can still be used (known, unused, unexpired)."""
+def invitation_usable(
+    *, token: str, purpose: Invitation.Purpose = Invitation.Purpose.INVITATION
+) -> Invitation | None:
+    """The link, if it can still be used for this purpose (known, unused, unexpired)."""
     from accounts.services import token_hash
 
-    return Invitation.objects.filter(
-        token_sha256=token_hash(token), used_at__isnull=True, expires_at__gt=timezone.now()
-    ).exists()
+    return (
+        Invitation.objects.select_related("user")
+        .filter(
+            token_sha256=token_hash(token),
+            purpose=purpose,
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )

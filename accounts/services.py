@@ -7,13 +7,14 @@ from pathlib import Path
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp import devices_for_user
 
 from accounts.models import Invitation, Organisation, Role, User, Vetting
 from accounts.tokens import new_token, token_hash
@@ -346,37 +347,110 @@ class InvitationInvalid(Exception):
 def invitation_accept(*, token: str, password: str, request: HttpRequest | None) -> User:
     """Sets the invited user's password and spends the link. Raises InvitationInvalid, or
     ValidationError for a password the validators refuse (the link stays usable)."""
-    invitation = (
-        Invitation.objects.select_for_update()
-        .select_related("user")
-        .filter(token_sha256=token_hash(token))
-        .first()
-    )
-    now = timezone.now()
-    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
-        raise InvitationInvalid
+    invitation = _usable_link(token=token, purpose=Invitation.Purpose.INVITATION)
     user = invitation.user
     validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
-    invitation.used_at = now
+    _spend(invitation, request=request, detail={"invitation": "accepted"})
+    return user
+
+
+class WrongPassword(Exception):
+    """The password given with a set-up link is not the account's (counted as a failure)."""
+
+
+def setup_link_accept(*, token: str, password: str, request: HttpRequest) -> User:
+    """Checks the user's password against a second-factor set-up link (an LA admin's reset)
+    and spends the link. Raises InvitationInvalid, or WrongPassword: django-axes counts the
+    failure and the audit trail records it, as for any wrong password (so the password is
+    checked outside the transaction that spends the link)."""
+    from accounts.selectors import invitation_usable
+
+    found = invitation_usable(token=token, purpose=Invitation.Purpose.SECOND_FACTOR)
+    if found is None or not found.user.is_active:
+        raise InvitationInvalid
+    user = authenticate(request, username=found.user.username, password=password)
+    if user is None:
+        raise WrongPassword
+    with transaction.atomic():
+        invitation = _usable_link(token=token, purpose=Invitation.Purpose.SECOND_FACTOR)
+        _spend(invitation, request=request, detail={"second_factor": "link_used"})
+    return user
+
+
+def _spend(invitation: Invitation, *, request: HttpRequest | None, detail: dict) -> None:
+    """Marks a link used (it works once), recorded as the user's own change."""
+    user = invitation.user
+    invitation.used_at = timezone.now()
     invitation.save(update_fields=["used_at"])
     record(
         request=request,
         action=Action.USER_CHANGE,
         actor=user,
-        detail={"user": user.pk, "username": user.username, "invitation": "accepted"},
+        detail={"user": user.pk, "username": user.username, **detail},
     )
-    return user
 
 
-def _invitation_issue(*, user: User, by: User) -> Invited:
+def _usable_link(*, token: str, purpose: Invitation.Purpose) -> Invitation:
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("user")
+        .filter(token_sha256=token_hash(token), purpose=purpose)
+        .first()
+    )
+    if (
+        invitation is None
+        or invitation.used_at is not None
+        or invitation.expires_at <= timezone.now()
+        or not invitation.user.is_active
+    ):
+        raise InvitationInvalid
+    return invitation
+
+
+@transaction.atomic
+def second_factor_reset(*, user: User, by: User | None, request: HttpRequest | None) -> Invited:
+    """For a user who lost their passkey or phone: every second factor they had (passkeys,
+    authenticator app, backup codes) stops working, every session of theirs ends, and a
+    single-use link, like an invitation, lets them confirm their password and set up a new
+    one. `by` is the LA admin (None for an operator at the command line). Raises NotAllowed."""
+    if by is not None and user.pk == by.pk:
+        raise NotAllowed("You cannot reset your own second factor: ask another admin")
+    if not user.has_usable_password():
+        raise NotAllowed("This user has not set a password yet: make a new invitation link")
+    removed = 0
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+        removed += 1
+    ended = sessions_end(user=user)
+    invited = _invitation_issue(user=user, by=by, purpose=Invitation.Purpose.SECOND_FACTOR)
+    record(
+        request=request,
+        action=Action.USER_CHANGE,
+        actor=by,
+        detail={
+            "user": user.pk,
+            "username": user.username,
+            "second_factor": "reset",
+            "devices_removed": removed,
+            "sessions_ended": ended,
+            "link_expires_at": invited.expires_at.isoformat(),
+        },
+    )
+    return invited
+
+
+def _invitation_issue(
+    *, user: User, by: User | None, purpose: Invitation.Purpose = Invitation.Purpose.INVITATION
+) -> Invited:
     now = timezone.now()
     Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
     token = new_token()
     expires_at = now + timedelta(hours=settings.INVITATION_HOURS)
     Invitation.objects.create(
         user=user,
+        purpose=purpose,
         token_sha256=token_hash(token),
         created_at=now,
         expires_at=expires_at,

@@ -15,4 +15,9 @@ urlpatterns = [
     path("<int:user_id>/status/", views_users.user_status, name="user-status"),
     path("<int:user_id>/unlock/", views_users.user_unlock, name="user-unlock"),
     path("<int:user_id>/invitation/", views_users.user_invitation, name="user-invitation"),
+    path(
+        "<int:user_id>/second-factor/",
+        views_users.user_second_factor,
+        name="user-second-factor",
+    ),
 ]

@@ -29,7 +29,6 @@ class SignInView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         context["expired"] = "expired" in self.request.GET
         context["locked"] = "locked" in self.request.GET
-        context["password_set"] = "password_set" in self.request.GET
         return context
 
 

@@ -252,3 +252,31 @@ def _invited(request: HttpRequest, invited: services.Invited) -> HttpResponse:
     """The link, shown this once (the page is not stored: signed-in pages are no-store)."""
     link = request.build_absolute_uri(reverse("invitation", kwargs={"token": invited.token}))
     return render(request, "accounts/invited.html", {"invited": invited, "link": link})
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.MANAGE_USERS)
+def user_second_factor(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Resets a user's lost second factor: check your answers (GET), then confirm (POST),
+    which ends their sessions and gives a single-use link to set up a new one."""
+    person = _in_area(request, user_id)
+    problem = ""
+    if request.method == "POST":
+        try:
+            invited = services.second_factor_reset(user=person, by=request.user, request=request)
+        except services.NotAllowed as refused:
+            problem = str(refused)
+        else:
+            link = request.build_absolute_uri(
+                reverse("second-factor-setup", kwargs={"token": invited.token})
+            )
+            return render(
+                request,
+                "accounts/second_factor_reset_done.html",
+                {"invited": invited, "link": link},
+            )
+    return render(
+        request,
+        "accounts/second_factor_reset.html",
+        {"person": person, "problem": problem, "hours": settings.INVITATION_HOURS},
+    )

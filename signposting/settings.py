@@ -23,6 +23,9 @@ DEMO = env.bool("SIGNPOSTING_DEMO", default=False)
 # Two-factor sign-in (TOTP, with backup codes) for every role. Demo mode turns it off unless
 # asked for, and its banner says so; everywhere else it is on unless turned off.
 REQUIRE_MFA = env.bool("SIGNPOSTING_REQUIRE_MFA", default=not DEMO)
+# Only a passkey (WebAuthn) counts as the second factor, for every role: no authenticator
+# app, no backup codes. Off by default: passkeys are preferred, the app is the fallback.
+REQUIRE_PASSKEY = env.bool("SIGNPOSTING_REQUIRE_PASSKEY", default=False)
 
 
 def _demo_secret_key() -> str:
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "signposting",
     "accounts",
     "children",
@@ -324,3 +328,23 @@ LA_ADMINS_MAY_GRANT_AUDITOR = env.bool("LA_ADMINS_MAY_GRANT_AUDITOR", default=Fa
 OTP_TOTP_ISSUER = "Find who's working with a child"
 # An invitation link for a new user works once, for this many hours.
 INVITATION_HOURS = env.int("INVITATION_HOURS", default=72)
+
+# Passkeys (django-otp-webauthn), as a second factor only: a password comes first, so no
+# passwordless sign-in. The relying party is the service's own host name and origin, as the
+# request gives them (checked against ALLOWED_HOSTS), unless set (accounts.passkeys).
+OTP_WEBAUTHN_RP_NAME = "Find who's working with a child"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "accounts.passkeys"
+# The host name passkeys are bound to (e.g. signposting.example.gov.uk); changing it later
+# makes every passkey stop working. Unset: the host of each request.
+WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", default="")
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.passkeys.relying_party_id"
+# The origins a passkey may be used from, besides the request's own (accounts.passkeys).
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "WEBAUTHN_ORIGINS",
+    default=[f"https://{host}" for host in ALLOWED_HOSTS if host and host[0] not in ".*0123456789["]
+    or ["http://localhost"],
+)
+# How long a set-up session (after an invitation or a reset link) may take to enrol.
+SECOND_FACTOR_SETUP_MINUTES = 30

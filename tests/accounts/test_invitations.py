@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Invitation, Role, User
 from audit.models import Action
-from tests.audit.helpers import last_event
+from tests.audit.helpers import events, last_event
 from tests.factories import make_area, make_partner, make_user
 
 pytestmark = pytest.mark.django_db
@@ -75,11 +75,13 @@ def test_an_admin_adds_a_user_who_sets_a_password_with_the_link_once(client, adm
     newcomer = Client()
     assert newcomer.get(path_of(link)).status_code == 200
     response = newcomer.post(path_of(link), {"password": NEW_PASSWORD, "again": NEW_PASSWORD})
+    # Signed in with the new password, and straight on to set up the second factor.
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?password_set=1"
+    assert response["Location"] == "/accounts/two-factor/"
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
-    assert last_event().detail["invitation"] == "accepted"
+    assert events_of(Action.USER_CHANGE).last().detail["invitation"] == "accepted"
+    assert "Set up a passkey" in newcomer.get("/accounts/two-factor/").content.decode()
     # Spent: the link works once.
     again = newcomer.post(
         path_of(link), {"password": "another-long-password-1", "again": "another-long-password-1"}
@@ -154,13 +156,39 @@ def test_a_new_user_can_do_nothing_until_vetted(client, admin, area):
     link = invite(client, area)
     newcomer = Client()
     newcomer.post(path_of(link), {"password": NEW_PASSWORD, "again": NEW_PASSWORD})
-    newcomer.post(
-        "/accounts/login/", {"username": "new.person@homeshire.example", "password": NEW_PASSWORD}
-    )
-    newcomer.get("/accounts/two-factor/")
+    newcomer.get("/accounts/two-factor/?method=app")
     device = TOTPDevice.objects.get(user__username="new.person@homeshire.example")
     secret = base64.b32encode(device.bin_key).decode()
-    newcomer.post("/accounts/two-factor/", {"code": pyotp.TOTP(secret).now()})
+    newcomer.post("/accounts/two-factor/?method=app", {"code": pyotp.TOTP(secret).now()})
     response = newcomer.get("/search/")
     assert response.status_code == 403
     assert "Your vetting is not complete" in response.content.decode()
+
+
+def events_of(action):
+    return events().filter(action=action)
+
+
+def test_without_two_factor_sign_in_the_invitation_signs_in_and_goes_home(
+    client, admin, area, settings
+):
+    settings.REQUIRE_MFA = False
+    link = invite(client, area)
+    newcomer = Client()
+    response = newcomer.post(path_of(link), {"password": NEW_PASSWORD, "again": NEW_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert newcomer.get("/").context["user"].username == "new.person@homeshire.example"
+
+
+def test_the_set_up_step_belongs_to_the_session_that_used_the_link(client, admin, area):
+    link = invite(client, area)
+    Client().post(path_of(link), {"password": NEW_PASSWORD, "again": NEW_PASSWORD})
+    # Someone else who learns the password signs in elsewhere: no key, nothing to set up.
+    other = Client()
+    other.post(
+        "/accounts/login/", {"username": "new.person@homeshire.example", "password": NEW_PASSWORD}
+    )
+    response = other.get("/accounts/two-factor/?method=app")
+    assert response.status_code == 403
+    assert "You need a set-up link" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user__username="new.person@homeshire.example").exists()

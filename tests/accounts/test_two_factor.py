@@ -1,5 +1,6 @@
-"""Two-factor sign-in: a password alone reaches nothing; TOTP enrolment, codes, backup codes,
-and lockout on wrong codes."""
+"""Two-factor sign-in: a password alone reaches nothing and enrols nothing; an authenticator
+app set up inside the set-up journey (a link, then the password), codes, backup codes, and
+lockout on wrong codes. (Passkeys: tests/accounts/test_passkeys.py and the browser journey.)"""
 
 import base64
 import re
@@ -11,6 +12,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
+from accounts.services import second_factor_reset
 from audit.models import Action
 from tests.audit.helpers import events
 from tests.factories import PASSWORD, make_child, make_user
@@ -32,10 +34,23 @@ def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
     return totp.at(time.time() + 30 * steps_ahead)
 
 
+def setting_up(user) -> Client:
+    """A client inside the set-up journey: the link an admin's reset gives, then the password
+    (as a first admin's link from create_user, or a reset)."""
+    invited = second_factor_reset(user=user, by=None, request=None)
+    client = Client()
+    response = client.post(f"/accounts/second-factor/{invited.token}/", {"password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/two-factor/"
+    return client
+
+
 def enrol(client: Client, user) -> list[str]:
-    client.get("/accounts/two-factor/")
+    """Sets up the authenticator app (the fallback to a passkey) and returns the backup codes."""
+    client.get("/accounts/two-factor/?method=app")
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    response = client.post("/accounts/two-factor/", {"code": code_for(device)})
+    response = client.post(
+        "/accounts/two-factor/?method=app", {"code": code_for(device)}, follow=True
+    )
     return re.findall(r"<code>(\d{8})</code>", response.content.decode())
 
 
@@ -67,8 +82,8 @@ def test_a_record_cannot_be_opened_with_a_password_alone(practitioner):
 
 
 def test_enrolment_shows_a_qr_code_and_the_key_then_backup_codes(practitioner):
-    client = password_only(practitioner)
-    page = client.get("/accounts/two-factor/").content.decode()
+    client = setting_up(practitioner)
+    page = client.get("/accounts/two-factor/?method=app").content.decode()
     assert "<svg" in page and 'aria-label="QR code of your key"' in page
     # Drawn with a path: namespaced <svg:rect>s draw nothing inline in HTML.
     assert "<path" in page and "svg:rect" not in page
@@ -82,7 +97,7 @@ def test_enrolment_shows_a_qr_code_and_the_key_then_backup_codes(practitioner):
 
 
 def test_the_next_sign_in_asks_for_a_code_and_takes_a_backup_code_once(practitioner):
-    codes = enrol(password_only(practitioner), practitioner)
+    codes = enrol(setting_up(practitioner), practitioner)
     device = TOTPDevice.objects.get(user=practitioner, confirmed=True)
     client = password_only(practitioner)
     page = client.get("/accounts/two-factor/?next=/search/").content.decode()
@@ -101,9 +116,9 @@ def test_the_next_sign_in_asks_for_a_code_and_takes_a_backup_code_once(practitio
 
 
 def test_a_wrong_code_is_refused_and_recorded(practitioner):
-    client = password_only(practitioner)
-    client.get("/accounts/two-factor/")
-    response = client.post("/accounts/two-factor/", {"code": "000000"})
+    client = setting_up(practitioner)
+    client.get("/accounts/two-factor/?method=app")
+    response = client.post("/accounts/two-factor/?method=app", {"code": "000000"})
     assert response.status_code == 200
     assert "The code is not right" in response.content.decode()
     assert events().filter(action=Action.SIGN_IN_FAILED).count() == 1
@@ -111,7 +126,7 @@ def test_a_wrong_code_is_refused_and_recorded(practitioner):
 
 
 def test_five_wrong_codes_lock_the_account(practitioner, settings):
-    enrol(password_only(practitioner), practitioner)
+    enrol(setting_up(practitioner), practitioner)
     client = password_only(practitioner)
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post("/accounts/two-factor/", {"code": "000000"})
@@ -127,11 +142,13 @@ def test_five_wrong_codes_lock_the_account(practitioner, settings):
 
 
 def test_the_next_address_must_be_this_service(practitioner):
-    client = password_only(practitioner)
-    client.get("/accounts/two-factor/")
+    client = setting_up(practitioner)
+    client.get("/accounts/two-factor/?method=app")
     device = TOTPDevice.objects.get(user=practitioner, confirmed=False)
     response = client.post(
-        "/accounts/two-factor/", {"code": code_for(device), "next": "https://evil.example/"}
+        "/accounts/two-factor/?method=app",
+        {"code": code_for(device), "next": "https://evil.example/"},
+        follow=True,
     )
     assert "https://evil.example/" not in response.content.decode()
 
@@ -147,11 +164,11 @@ def test_without_require_mfa_a_password_is_enough(practitioner, settings):
 
 
 def test_a_code_cannot_be_used_twice(practitioner):
-    client = password_only(practitioner)
-    client.get("/accounts/two-factor/")
+    client = setting_up(practitioner)
+    client.get("/accounts/two-factor/?method=app")
     device = TOTPDevice.objects.get(user=practitioner, confirmed=False)
     code = code_for(device)
-    client.post("/accounts/two-factor/", {"code": code})
+    client.post("/accounts/two-factor/?method=app", {"code": code})
     replay = password_only(practitioner)
     assert replay.post("/accounts/two-factor/", {"code": code}).status_code == 200
     assert replay.get("/search/").status_code == 302
@@ -164,6 +181,7 @@ def test_the_operator_console_needs_the_second_factor_too():
     response = client.get("/django-admin/audit/auditevent/")
     assert response.status_code == 302
     assert "/django-admin/login/" in response["Location"]
+    client = setting_up(operator)
     enrol(client, operator)
     assert client.get("/django-admin/audit/auditevent/").status_code == 200
 
@@ -171,7 +189,7 @@ def test_the_operator_console_needs_the_second_factor_too():
 def test_the_session_key_changes_when_the_code_is_accepted_and_the_old_key_is_dead(
     practitioner,
 ):
-    enrol(password_only(practitioner), practitioner)
+    enrol(setting_up(practitioner), practitioner)
     device = TOTPDevice.objects.get(user=practitioner, confirmed=True)
     client = password_only(practitioner)
     before = client.cookies["sessionid"].value

@@ -89,22 +89,39 @@ def _password_sign_in(settings):
     settings.REQUIRE_MFA = False
 
 
-def sign_in(page, username: str, password: str = DEMO_PASSWORD, *, two_factor=False) -> None:
-    """Signs in through the sign-in page (a demo login unless a password is given); with
-    `two_factor`, also sets up an authenticator app as a first-time user does."""
+def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Signs in through the sign-in page (a demo login unless a password is given)."""
     page.goto(page.base_url + "/accounts/login/")
     page.get_by_label("Email address").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    if two_factor:
-        enrol_authenticator(page)
+    page.wait_for_url(page.base_url + "/")
+
+
+def set_up_with_link(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """An operator's set-up link for a user (as create_user gives an area's first admin),
+    opened with the password; then an authenticator app, as the user sets it up."""
+    from accounts.models import User
+    from accounts.services import second_factor_reset
+
+    invited = second_factor_reset(user=User.objects.get(username=username), by=None, request=None)
+    page.goto(f"{page.base_url}/accounts/second-factor/{invited.token}/")
+    page.wait_for_selector("h1:has-text('Set up your second factor again')")
+    assert_accessible(page)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Continue").click()
+    enrol_authenticator(page)
     page.wait_for_url(page.base_url + "/")
 
 
 def enrol_authenticator(page) -> None:
-    """Sets up TOTP as a user does with an app: the key from the page, the code from pyotp."""
+    """From the passkey page, the fallback: an authenticator app, as a user does it, the key
+    from the page and the code from pyotp."""
     import pyotp
 
+    page.wait_for_selector("h1:has-text('Set up a passkey')")
+    assert_accessible(page)
+    page.get_by_role("link", name="Use an authenticator app instead").click()
     page.wait_for_selector("h1:has-text('Set up your authenticator app')")
     assert_accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,7 @@ MANAGE = "/manage/children/7KQ-4M2-PXA/"
 DATA_MANAGERS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": OK})
 DATA_MANAGERS_NOT_FOUND = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": 404})
 USER = "/manage/users/999999/"
+PASSKEYS = "/accounts/passkeys/"
 LA_ADMINS_ONLY = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "la_admin": OK})
 LA_ADMINS_NOT_FOUND = every(REDIRECT, **{**SIGNED_IN_FORBIDDEN, "la_admin": 404})
 
@@ -132,6 +133,57 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("accounts:user-status", USER + "status/", "POST"): LA_ADMINS_NOT_FOUND,
     ("accounts:user-unlock", USER + "unlock/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
     ("accounts:user-unlock", USER + "unlock/", "POST"): LA_ADMINS_NOT_FOUND,
+    # An LA admin resets a user's lost second factor (check your answers, then confirm).
+    ("accounts:user-second-factor", USER + "second-factor/", "GET"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user-second-factor", USER + "second-factor/", "POST"): LA_ADMINS_NOT_FOUND,
+    ("accounts:user-second-factor", USER + "second-factor/", "PUT"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
+    # The link that reset gives works for whoever holds it (with the password); not this one.
+    ("second-factor-setup", "/accounts/second-factor/not-a-real-token/", "GET"): every(
+        410, locked=REDIRECT
+    ),
+    ("second-factor-setup", "/accounts/second-factor/not-a-real-token/", "POST"): every(
+        410, locked=REDIRECT
+    ),
+    ("second-factor-setup", "/accounts/second-factor/not-a-real-token/", "PUT"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
+    # Passkeys (django-otp-webauthn's JSON API, our views): registering needs a session that
+    # gave its second factor (or the set-up journey's grant: tests/accounts), so a password
+    # alone (mfa_pending) is refused; using one is for a signed-in user after the password.
+    # An empty body is not a ceremony: 400. Signed out: 403 (JSON, no sign-in page).
+    ("otp_webauthn:credential-registration-begin", PASSKEYS + "registration/begin/", "POST"): (
+        every(OK, anonymous=FORBIDDEN, inactive=FORBIDDEN, mfa_pending=FORBIDDEN, locked=REDIRECT)
+    ),
+    ("otp_webauthn:credential-registration-begin", PASSKEYS + "registration/begin/", "GET"): (
+        every(
+            NOT_ALLOWED,
+            anonymous=FORBIDDEN,
+            inactive=FORBIDDEN,
+            mfa_pending=FORBIDDEN,
+            locked=REDIRECT,
+        )
+    ),
+    (
+        "otp_webauthn:credential-registration-complete",
+        PASSKEYS + "registration/complete/",
+        "POST",
+    ): every(400, anonymous=FORBIDDEN, inactive=FORBIDDEN, mfa_pending=FORBIDDEN, locked=REDIRECT),
+    (
+        "otp_webauthn:credential-authentication-begin",
+        PASSKEYS + "authentication/begin/",
+        "POST",
+    ): every(OK, anonymous=FORBIDDEN, inactive=FORBIDDEN, locked=REDIRECT),
+    (
+        "otp_webauthn:credential-authentication-complete",
+        PASSKEYS + "authentication/complete/",
+        "POST",
+    ): every(400, anonymous=FORBIDDEN, inactive=FORBIDDEN, locked=REDIRECT),
+    ("otp_webauthn:js-i18n-catalog", PASSKEYS + "jsi18n/", "GET"): every(OK, locked=REDIRECT),
+    ("otp_webauthn:js-i18n-catalog", PASSKEYS + "jsi18n/", "POST"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
     # The auditor workspace: auditors only.
     ("audit:events", "/audit/", "GET"): AUDITORS_ONLY,
     ("audit:events", "/audit/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),

@@ -24,6 +24,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
             "STATIC_MANIFEST",
             "DJANGO_ALLOW_ASYNC_UNSAFE",
             "SIGNPOSTING_REQUIRE_MFA",
+            "TRUSTED_PROXY_COUNT",
         }
     }
     return subprocess.run(
@@ -51,9 +52,23 @@ def test_check_deploy_is_clean_with_production_settings():
         "WARNING",
         SECRET_KEY="a-production-like-secret-key-with-plenty-of-entropy-1234567890-abcdef",
         ALLOWED_HOSTS="signposting.example",
+        TRUSTED_PROXY_COUNT="1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_until_the_proxy_count_is_set():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="a-production-like-secret-key-with-plenty-of-entropy-1234567890-abcdef",
+        ALLOWED_HOSTS="signposting.example",
+    )
+    assert result.returncode != 0
+    assert "signposting.W001" in result.stdout + result.stderr
 
 
 def test_debug_is_off_unless_asked_for():

@@ -3,10 +3,13 @@
 import getpass
 import os
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import Organisation, Role
 from accounts.services import user_create, vetting_record
 
@@ -60,6 +63,15 @@ class Command(BaseCommand):
                 f"Created {user.username} ({user.get_role_display()}, {organisation})."
             )
         )
+        if settings.REQUIRE_MFA:
+            # A second factor is set up only through a link: this is the user's first one.
+            invited = services.second_factor_reset(user=user, by=None, request=None)
+            path = reverse("second-factor-setup", kwargs={"token": invited.token})
+            self.stdout.write(
+                "Two-factor sign-in is on: send the user this link (on the service's address) "
+                f"to set up a passkey or an authenticator app. It works once, until "
+                f"{invited.expires_at:%-d %B %Y %H:%M}:\n{path}"
+            )
         if options["vetted_today"]:
             today = timezone.localdate()
             vetting_record(
