@@ -33,6 +33,8 @@ def test_the_set_up_journey_prefers_a_passkey_and_offers_the_app(practitioner):
     html = setting_up(practitioner).get("/accounts/two-factor/").content.decode()
     assert "Set up a passkey" in html and "passkey-registration-placeholder" in html
     assert "otp_webauthn_register.js" in html and "Use an authenticator app instead" in html
+    # The catalogue the library's script calls is loaded before it runs, not "async".
+    assert '<script src="/accounts/passkeys/jsi18n/"></script>' in html
 
 
 def test_registering_a_passkey_begins_only_inside_the_set_up_journey(practitioner):
