@@ -393,6 +393,7 @@ NAME_COLUMNS = (
     "family_key",
     "given_key",
     "family_sound",
+    "given_sound",
 )
 ADDRESS_COLUMNS = (
     "child_id",
@@ -514,7 +515,14 @@ class ChildGenerator:
         def add_name(*row) -> None:
             keys = name_keys(given_names=row[2], family_name=row[3])
             batch.names.append(
-                (*row, birthday, keys["family_key"], keys["given_key"], keys["family_sound"])
+                (
+                    *row,
+                    birthday,
+                    keys["family_key"],
+                    keys["given_key"],
+                    keys["family_sound"],
+                    keys["given_sound"],
+                )
             )
 
         add_name(slot, NameKind.CURRENT.value, given, family, None, None)

@@ -1805,7 +1805,8 @@ def _involvement_values(row: _Row, organisation_id: int | None) -> tuple:
 # agencies go through accounts.services and do get their history.)
 
 
-_NAME_KEYS = ("family_key", "given_key", "family_sound")  # the order name_keys() gives them
+# The order name_keys() gives them.
+_NAME_KEYS = ("family_key", "given_key", "family_sound", "given_sound")
 
 
 def _write(*, plan: _Plan, source: str, now: datetime) -> None:

@@ -113,6 +113,7 @@ class Name(models.Model):
     family_key = models.CharField(max_length=200, blank=True, editable=False)
     given_key = models.CharField(max_length=200, blank=True, editable=False)
     family_sound = models.CharField(max_length=12, blank=True, editable=False)
+    given_sound = models.CharField(max_length=12, blank=True, editable=False)
     date_of_birth = models.DateField(editable=False)  # the child's, copied
 
     class Meta:
@@ -121,8 +122,20 @@ class Name(models.Model):
             # on PostgreSQL the scored columns ride along for index-only scans.
             models.Index(
                 fields=["date_of_birth", "family_sound"],
-                include=["child_id", "family_key", "given_key"],
+                include=["child_id", "family_key", "given_key", "given_sound"],
                 name="name_search_block",
+            ),
+            # A changed family name with a slipped date: the given name's sound on the dates.
+            models.Index(
+                fields=["date_of_birth", "given_sound"],
+                include=["child_id", "family_key", "given_key", "family_sound"],
+                name="name_given_sound_block",
+            ),
+            # The right names with the day and month wrong: both sounds, a span of years.
+            models.Index(
+                fields=["family_sound", "given_sound", "date_of_birth"],
+                include=["child_id", "family_key", "given_key"],
+                name="name_sounds_block",
             ),
         ]
         constraints = [

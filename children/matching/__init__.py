@@ -57,10 +57,12 @@ def phonetic(key: str) -> str:
 def name_keys(*, given_names: str, family_name: str) -> dict[str, str]:
     """The stored search keys of a recorded name (children.models.Name)."""
     family_key = name_key(family_name)
+    given_key = first_given_key(given_names)
     return {
         "family_key": family_key,
-        "given_key": first_given_key(given_names),
+        "given_key": given_key,
         "family_sound": phonetic(family_key),
+        "given_sound": phonetic(given_key),
     }
 
 
