@@ -58,6 +58,9 @@ class Action(models.TextChoices):
     RECORD_IMPORT = "record_import", "Records imported"
     STALE_REVIEW = "stale_review", "Unconfirmed involvements listed"
     MANAGE_VIEW = "manage_view", "Record opened to manage"
+    # The match model (children/matching)
+    MATCH_MODEL_TRAINED = "match_model_trained", "Match model trained"
+    DUPLICATES_FOUND = "duplicates_found", "Register searched for probable duplicates"
 
 
 class AuditEvent(models.Model):

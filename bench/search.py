@@ -116,11 +116,12 @@ def ensure_children(database: str, children: int) -> int:
 
 @dataclass(frozen=True)
 class TypoQuery:
-    child_id: int
+    child_id: int  # 0 for a child who is not on the register
     kind: str
     family_name: str
     given_name: str
     date_of_birth: date
+    postcode: str = ""
 
 
 def _edit(rng: random.Random, name: str) -> str:
@@ -232,6 +233,179 @@ def typo_queries(count: int, seed: int) -> list[TypoQuery]:
             dob = _slip(rng, dob)
         queries.append(TypoQuery(child_id, kind, family, given, dob))
     return queries
+
+
+# --- Realistic differences and absent children (issue 14) ---------------------------------
+
+
+def _register_details(child_ids: list[int]) -> dict:
+    """child id -> corruption.Details of the child as the register holds them (current name,
+    current postcode)."""
+    from children.matching.corruption import Details, first_given
+    from children.models import Address, Child, Name
+
+    names = {
+        child_id: (given, family)
+        for child_id, given, family in Name.objects.filter(
+            child_id__in=child_ids, kind="current"
+        ).values_list("child_id", "given_names", "family_name")
+    }
+    postcodes = dict(
+        Address.objects.filter(child_id__in=child_ids, moved_out_on__isnull=True).values_list(
+            "child_id", "postcode"
+        )
+    )
+    details = {}
+    for child_id, born, sex in Child.objects.filter(pk__in=child_ids).values_list(
+        "pk", "date_of_birth", "sex"
+    ):
+        if child_id not in names:
+            continue
+        given, family = names[child_id]
+        first, middle = first_given(given)
+        details[child_id] = Details(
+            given_name=first,
+            family_name=family,
+            date_of_birth=born,
+            postcode=postcodes.get(child_id, ""),
+            sex=sex,
+            middle_names=middle,
+        )
+    return details
+
+
+def realistic_queries(per_kind: int, seed: int) -> list[TypoQuery]:
+    """For each kind of the issue's table, `per_kind` searches for children on the register,
+    with every detail a practitioner types (names, date of birth, postcode), differing from
+    the record in that way (children.matching.corruption)."""
+    from children.matching.corruption import KINDS, corrupt
+    from children.models import Child
+
+    rng = random.Random(f"{seed}:realistic")
+    low = Child.objects.order_by("pk").values_list("pk", flat=True).first()
+    high = Child.objects.order_by("-pk").values_list("pk", flat=True).first()
+    picked = rng.sample(range(low, high + 1), min(per_kind * len(KINDS) * 2, high - low + 1))
+    details = _register_details(picked)
+    pool = [child_id for child_id in picked if child_id in details]
+    queries: list[TypoQuery] = []
+    position = 0
+    for kind in KINDS:
+        made = 0
+        while made < per_kind and position < len(pool):
+            child_id = pool[position]
+            position += 1
+            typed = corrupt(rng, details[child_id], kind)
+            if typed is None:
+                continue
+            queries.append(
+                TypoQuery(
+                    child_id,
+                    kind,
+                    typed.family_name,
+                    typed.given_name,
+                    typed.date_of_birth,
+                    typed.postcode,
+                )
+            )
+            made += 1
+    return queries
+
+
+def absent_queries(count: int, seed: int) -> list[TypoQuery]:
+    """Searches for children held back from the register: drawn as seed_demo draws the
+    register's (children.demo.ChildGenerator, another seed: the same names, ages and areas),
+    typed with the same mixture of differences, or none."""
+    from django.utils import timezone
+
+    from children.demo import ChildGenerator, _areas, _regions
+    from children.matching.corruption import KINDS, Details, corrupt, first_given
+    from children.models import Service
+
+    areas = _areas(codes=list(_regions()))
+    generator = ChildGenerator(
+        seed=seed + 7_919,
+        today=timezone.localdate(),
+        demo_areas=areas,
+        all_areas=areas,
+        service_ids=dict(Service.objects.values_list("code", "id")),
+        now=timezone.now(),
+    )
+    batch = generator.batch(10_000_000, 10_000_000 + count)
+    rng = random.Random(f"{seed}:absent")
+    current = {row[0]: row for row in batch.names if row[1] == "current"}
+    postcodes = {row[0]: row[2] for row in batch.addresses if row[5] is None}
+    kinds = [None, *KINDS]
+    queries = []
+    for slot, row in current.items():
+        first, middle = first_given(row[2])
+        details = Details(first, row[3], row[6], postcodes.get(slot, ""), "", middle)
+        kind = rng.choice(kinds)
+        typed = corrupt(rng, details, kind) if kind else details
+        typed = typed or details
+        queries.append(
+            TypoQuery(
+                0,
+                f"absent ({kind or 'as recorded'})",
+                typed.family_name,
+                typed.given_name,
+                typed.date_of_birth,
+                typed.postcode,
+            )
+        )
+    return queries
+
+
+def run_quality(queries: list[TypoQuery], absent: list[TypoQuery]) -> dict:
+    """Per kind: recall@10 (the child among what the user is shown), right-first, and the other
+    children shown; for absent children: the share of searches that show any child, and how
+    many they show."""
+    from children.search import find_children
+
+    by_kind: dict[str, dict[str, float]] = {}
+    times = []
+
+    def shown_for(query: TypoQuery) -> list[int]:
+        start = time.perf_counter()
+        outcome = find_children(
+            family_name=query.family_name,
+            given_name=query.given_name,
+            date_of_birth=query.date_of_birth,
+            postcode=query.postcode,
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        return [] if outcome.too_many else outcome.child_ids
+
+    for query in queries:
+        shown = shown_for(query)
+        row = by_kind.setdefault(query.kind, {"n": 0, "found": 0, "first": 0, "others": 0})
+        row["n"] += 1
+        row["found"] += query.child_id in shown
+        row["first"] += bool(shown) and shown[0] == query.child_id
+        row["others"] += len([child_id for child_id in shown if child_id != query.child_id])
+    absent_shown = absent_any = 0
+    for query in absent:
+        shown = shown_for(query)
+        absent_any += bool(shown)
+        absent_shown += len(shown)
+    total = sum(row["n"] for row in by_kind.values())
+    return {
+        "by_kind": {
+            kind: {
+                "recall": row["found"] / row["n"],
+                "first": row["first"] / row["n"],
+                "others": row["others"] / row["n"],
+                "n": row["n"],
+            }
+            for kind, row in by_kind.items()
+        },
+        "recall": sum(row["found"] for row in by_kind.values()) / total,
+        "others": sum(row["others"] for row in by_kind.values()) / total,
+        "absent_any": absent_any / max(1, len(absent)),
+        "absent_shown": absent_shown / max(1, len(absent)),
+        "absent": len(absent),
+        "p50": statistics.median(times),
+        "p95": percentile(times, 95),
+    }
 
 
 # --- The selector and the raw baseline ---------------------------------------------------
@@ -536,6 +710,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--show-misses", action="store_true", help="print the missed queries")
+    parser.add_argument(
+        "--per-kind", type=int, default=300, help="searches per kind of realistic difference"
+    )
+    parser.add_argument("--absent", type=int, default=2_000, help="searches for absent children")
+    parser.add_argument("--quality-only", action="store_true", help="only the realistic kinds")
     args = parser.parse_args()
 
     environment(args.database)
@@ -547,6 +726,26 @@ def main() -> None:
         f"database {args.database}: {count:,} children; {len(queries)} held-back typo queries;"
         f" {os.cpu_count()} CPUs, load average {load:.2f}"
     )
+    realistic = realistic_queries(args.per_kind, args.seed)
+    absent = absent_queries(args.absent, args.seed)
+    quality = run_quality(realistic, absent)
+    print(
+        f"realistic differences ({len(realistic)} searches with names, date of birth and"
+        f" postcode): recall@10 {quality['recall']:.3f}, other children shown per search"
+        f" {quality['others']:.2f}; p50 {quality['p50']:.2f} ms, p95 {quality['p95']:.2f} ms"
+    )
+    for kind, row in quality["by_kind"].items():
+        print(
+            f"  {kind:24} recall@10 {row['recall']:.3f}  right first {row['first']:.3f}"
+            f"  others shown {row['others']:.2f}  ({row['n']})"
+        )
+    print(
+        f"absent children ({quality['absent']} searches for children held back from the"
+        f" register): any child shown {quality['absent_any']:.3f}, children shown per search"
+        f" {quality['absent_shown']:.2f}"
+    )
+    if args.quality_only:
+        return
     selector = run_selector(queries)
     raw = run_raw(queries)
     print(

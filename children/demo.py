@@ -394,6 +394,8 @@ NAME_COLUMNS = (
     "given_key",
     "family_sound",
     "given_sound",
+    "postcode",
+    "outward_code",
 )
 ADDRESS_COLUMNS = (
     "child_id",
@@ -509,8 +511,10 @@ class ChildGenerator:
         slot = len(batch.numbers)
         batch.numbers.append(number)
 
-        # Names: current, and sometimes a previous name, an alias or a preferred name.
+        # Names: current, and sometimes a previous name, an alias or a preferred name. They
+        # carry the current postcode too, known once the addresses are made (below).
         birthday = date.fromordinal(born)
+        first_name = len(batch.names)
 
         def add_name(*row) -> None:
             keys = name_keys(given_names=row[2], family_name=row[3])
@@ -582,6 +586,9 @@ class ChildGenerator:
                 postcode.split(" ")[0],
             )
         )
+        batch.names[first_name:] = [
+            (*row, postcode, postcode.split(" ")[0]) for row in batch.names[first_name:]
+        ]
 
         # Involvements: before the move in the old area, then in the current one.
         periods = self._involvements(

@@ -1,158 +1,35 @@
 """Probable duplicates: finding them, holding imported rows that look like one, merging records.
 
-A child is a probable duplicate of another when both have the same NHS number,
-or when they were born on the same day (or its day/month swap) and any of
-their recorded names (current, previous, alias, preferred) are alike: the
-names-only score below, on the search keys every Name row carries. Every query
-is an indexed lookup (the NHS number's unique index, the names' date-of-birth
-block), never a scan of the register.
+A child is a probable duplicate of another when both have the same NHS number, or when the
+match model finds them probably the same child (children.matching.duplicates: the model and
+scorer the search uses, its blocks index lookups, twins and siblings never flagged).
 """
 
-import functools
-from collections import defaultdict
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from datetime import date
-from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from rapidfuzz import process
-from rapidfuzz.distance import OSA, JaroWinkler
 
 from audit.models import Action
 from audit.services import record
 from children.imports import ImportReport, import_rows
-from children.matching import dob_variants, name_keys, similarity
+from children.matching.duplicates import Person, probable_duplicate_ids
 from children.models import (
     Address,
     Child,
     HeldRow,
     Involvement,
     MergedChild,
-    Name,
     NameKind,
     Sex,
     SourceRecord,
 )
-from children.services import child_refresh_retention
+from children.services import child_refresh_retention, names_follow_address
 
-# Names-only score: family name weighs more than the first given name.
-FAMILY_WEIGHT = 0.6
-GIVEN_WEIGHT = 0.4
-# A child whose best names score reaches this (and whose date of birth is the same
-# or its day/month swap) is a probable duplicate.
-NAMES_ALIKE = 0.85
-# How many dates go in one IN (...) query.
-DATES_PER_QUERY = 2_000
-
-K = TypeVar("K", bound=Hashable)
-
-
-@dataclass(frozen=True)
-class Person:
-    """Who to look for: a date of birth and every name known, as (given_names, family_name)."""
-
-    date_of_birth: date
-    names: Sequence[tuple[str, str]]
-
-
-@functools.lru_cache(maxsize=65_536)
-def _alike(a: str, b: str) -> float:
-    # Imports compare thousands of names, most of them common ones: each pair once.
-    return similarity(a, b)
-
-
-def names_score(family_key: str, given_key: str, other_family: str, other_given: str) -> float:
-    """0..1: how alike two names are, by their search keys (children.matching.name_keys).
-
-    Both parts must be alike on their own: twins share a birthday and a family name,
-    and "Kwame Okafor" is not a second record of "Amelia Okafor".
-    """
-    family = _alike(family_key, other_family)
-    if family < NAMES_ALIKE:
-        return 0.0
-    if not given_key or not other_given:
-        return family  # no given name on one side: the family name decides alone
-    given = _alike(given_key, other_given)
-    if given < NAMES_ALIKE:
-        return 0.0
-    return family * FAMILY_WEIGHT + given * GIVEN_WEIGHT
-
-
-def _keys(names: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    keys: dict[tuple[str, str], None] = {}
-    for given_names, family_name in names:
-        found = name_keys(given_names=given_names or "", family_name=family_name or "")
-        if found["family_key"]:
-            keys[(found["family_key"], found["given_key"])] = None
-    return list(keys)
-
-
-def _alike_indexes(key: str, keys: Sequence[str]) -> set[int]:
-    """Positions in `keys` of the names alike to `key`, as children.matching.similarity
-    judges them (Jaro-Winkler, or a single slip)."""
-    found = {
-        index
-        for _, _, index in process.extract(
-            # Under the bar: the batched C scorer rounds differently near 0.85, and
-            # names_score has the last word on every name found here.
-            key,
-            keys,
-            scorer=JaroWinkler.similarity,
-            score_cutoff=NAMES_ALIKE - 0.01,
-            limit=None,
-        )
-    }
-    found.update(
-        index
-        for _, _, index in process.extract(
-            key, keys, scorer=OSA.distance, score_cutoff=1, limit=None
-        )
-    )
-    return found
-
-
-def probable_duplicate_ids(people: Mapping[K, Person]) -> dict[K, list[int]]:
-    """For each person, the ids of children on the register born the same day (or its
-    day/month swap) with a name alike, best first. Persons with none are left out.
-
-    One query per DATES_PER_QUERY distinct dates of birth, whatever the number of
-    people: imports check thousands of new children at once.
-    """
-    close_dates: dict[K, frozenset[date]] = {}
-    for key, person in people.items():
-        close_dates[key] = dob_variants(person.date_of_birth)[0]
-    dates = sorted(set().union(*close_dates.values())) if close_dates else []
-    names_on: dict[date, list[tuple[int, str, str]]] = defaultdict(list)
-    for start in range(0, len(dates), DATES_PER_QUERY):
-        chunk = dates[start : start + DATES_PER_QUERY]
-        for dob, child_id, family_key, given_key in (
-            Name.objects.filter(date_of_birth__in=chunk)
-            .order_by()
-            .values_list("date_of_birth", "child_id", "family_key", "given_key")
-        ):
-            names_on[dob].append((child_id, family_key, given_key))
-    found: dict[K, list[int]] = {}
-    for key, person in people.items():
-        recorded = [name for dob in close_dates[key] for name in names_on.get(dob, ())]
-        if not recorded:
-            continue
-        families = [other_family for _, other_family, _ in recorded]
-        best: dict[int, float] = {}
-        for family_key, given_key in _keys(person.names):
-            # The family names alike, found in C over the whole block (a block at a
-            # million children holds a few hundred names); then the full score on those.
-            for index in _alike_indexes(family_key, families):
-                child_id, other_family, other_given = recorded[index]
-                value = names_score(family_key, given_key, other_family, other_given)
-                if value >= NAMES_ALIKE and value > best.get(child_id, 0.0):
-                    best[child_id] = value
-        if best:
-            found[key] = sorted(best, key=lambda child_id: (-best[child_id], child_id))
-    return found
+__all__ = ["Person", "probable_duplicate_ids", "probable_duplicates"]
 
 
 def probable_duplicates(
@@ -160,14 +37,23 @@ def probable_duplicates(
     date_of_birth: date,
     names: Sequence[tuple[str, str]],
     nhs_number: str | None = None,
+    postcode: str = "",
+    sex: str = "",
     exclude_child_ids: Collection[int] = (),
 ) -> list[Child]:
     """The children on the register that are probably this child: the NHS number's
-    holder first, then by how alike the names are."""
+    holder first, then by the match probability (a child with another NHS number is
+    another child)."""
     ids: list[int] = []
     if nhs_number:
         ids.extend(Child.objects.filter(nhs_number=nhs_number).values_list("pk", flat=True))
-    person = Person(date_of_birth=date_of_birth, names=list(names))
+    person = Person(
+        date_of_birth=date_of_birth,
+        names=list(names),
+        postcode=postcode,
+        sex=sex,
+        nhs_number=nhs_number or "",
+    )
     for child_id in probable_duplicate_ids({0: person}).get(0, []):
         if child_id not in ids:
             ids.append(child_id)
@@ -232,6 +118,7 @@ def children_merge(
     MergedChild.objects.create(old_public_id=duplicate.public_id, survivor=survivor)
     merged_public_id = duplicate.public_id
     duplicate.delete()
+    names_follow_address(child_ids=[survivor.pk])
     child_refresh_retention(child=survivor)
     record(
         request=request,

@@ -85,6 +85,7 @@ from children.models import (
     SourceRecord,
 )
 from children.retention import retention_ends_on
+from children.services import names_follow_address
 
 logger = logging.getLogger(__name__)
 
@@ -1447,6 +1448,8 @@ def _check_against_register(
 class _HeldIn:
     incoming: _ChildIn
     candidates: list[int]  # ids of the children on the register it looks like, best first
+    # A child_ref earlier in the same file that this one is probably the same child as.
+    same_as_ref: str | None = None
 
 
 @dataclass
@@ -1463,7 +1466,7 @@ _CHILD_COLUMNS = ("given_names", "family_name", "date_of_birth", "sex")
 def _hold(*, children: dict[str, _ChildIn], source: str, accept_as_new: frozenset[str]) -> _Holding:
     """Takes out of `children` the new child_refs that must wait for a data manager: those
     that look like a child on the register, and those already waiting."""
-    from children.duplicates import Person, probable_duplicate_ids  # it imports this module
+    from children.matching.duplicates import probable_duplicate_ids, within
 
     holding = _Holding()
     for ref, incoming in list(children.items()):
@@ -1490,23 +1493,38 @@ def _hold(*, children: dict[str, _ChildIn], source: str, accept_as_new: frozense
                 _within("child_ref", chunk), source=source, resolved_at__isnull=True
             ).values_list("child_ref", "pk")
         )
-    found = probable_duplicate_ids(
-        {
-            ref: Person(
-                date_of_birth=incoming.first.date_of_birth,
-                names=[
-                    (incoming.first.given_names, incoming.first.family_name),
-                    *incoming.other_names,
-                ],
-            )
-            for ref, incoming in new.items()
-        }
-    )
+    people = {ref: _person(incoming) for ref, incoming in new.items()}
+    found = probable_duplicate_ids(people)
+    # New children of this file that are probably one listed before them in it: held too,
+    # beside that child (or what that child was held for).
+    same_as = within(people)
     for ref, incoming in new.items():
+        earlier = same_as.get(ref)
         if ref in found or ref in holding.pending:
             holding.held[ref] = _HeldIn(incoming=incoming, candidates=found.get(ref, []))
-            del children[ref]
+        elif earlier is not None:
+            before = holding.held.get(earlier)
+            holding.held[ref] = _HeldIn(
+                incoming=incoming,
+                candidates=list(before.candidates) if before else [],
+                same_as_ref=None if before else earlier,
+            )
+    for ref in holding.held:
+        children.pop(ref, None)
     return holding
+
+
+def _person(incoming: _ChildIn):
+    from children.matching.duplicates import Person
+
+    latest = max(incoming.rows, key=lambda row: (row.address.since, row.number))
+    return Person(
+        date_of_birth=incoming.first.date_of_birth,
+        names=[(incoming.first.given_names, incoming.first.family_name), *incoming.other_names],
+        postcode=latest.address.postcode or "",
+        sex=incoming.first.sex or "",
+        nhs_number=incoming.nhs_number or "",
+    )
 
 
 def _write_held(*, held: _Holding, parsed: ParsedFile, source: str, now: datetime) -> None:
@@ -1518,6 +1536,13 @@ def _write_held(*, held: _Holding, parsed: ParsedFile, source: str, now: datetim
     values_of = {row.number: row.values for row in parsed.rows if row.number in numbers}
     ids = {child_id for held_in in held.held.values() for child_id in held_in.candidates}
     public_ids = dict(Child.objects.filter(pk__in=ids).values_list("pk", "public_id"))
+    # Held beside a child of the same file, created by this import a moment ago.
+    earlier = dict(
+        SourceRecord.objects.filter(
+            source=source,
+            source_ref__in=[h.same_as_ref for h in held.held.values() if h.same_as_ref],
+        ).values_list("source_ref", "child__public_id")
+    )
     pending = HeldRow.objects.select_for_update().in_bulk(list(held.pending.values()))
     for ref, held_in in held.held.items():
         rows = [
@@ -1527,7 +1552,8 @@ def _write_held(*, held: _Holding, parsed: ParsedFile, source: str, now: datetim
         latest = max(held_in.incoming.rows, key=lambda row: (row.address.since, row.number))
         values = {
             "local_authority_id": latest.address.local_authority_id,
-            "candidates": [public_ids[pk] for pk in held_in.candidates if pk in public_ids],
+            "candidates": [public_ids[pk] for pk in held_in.candidates if pk in public_ids]
+            + ([earlier[held_in.same_as_ref]] if held_in.same_as_ref in earlier else []),
             "updated_at": now,
         }
         existing = pending.get(held.pending.get(ref))
@@ -1569,6 +1595,8 @@ class _Plan:
     promoted_names: list[int] = field(default_factory=list)
     new_names: list[tuple[_ChildIn, str, str, str]] = field(default_factory=list)
     changed_addresses: list[_HeldAddress] = field(default_factory=list)
+    # Existing children whose current address changes (names_follow_address after writing).
+    readdressed: set[int] = field(default_factory=set)
     new_addresses: list[tuple[_ChildIn, _HeldAddress]] = field(default_factory=list)
     new_organisations: dict[tuple[int, str], str] = field(default_factory=dict)
     organisations: dict[tuple[int, str], int] = field(default_factory=dict)
@@ -1726,6 +1754,7 @@ def _plan_addresses(*, incoming: _ChildIn, held: list[_HeldAddress], plan: _Plan
         if current.pk is not None and not any(current is seen for seen in dirty):
             dirty.append(current)
             plan.changed_addresses.append(current)
+            plan.readdressed.add(incoming.child.pk)
         if current.moved_out_on is not None:
             current = add(address, None)
         changed = True
@@ -1825,7 +1854,16 @@ def _write(*, plan: _Plan, source: str, now: datetime) -> None:
         Name.objects.filter(_within("pk", chunk)).update(kind=NameKind.CURRENT)
     _insert(
         Name,
-        ["child_id", "kind", "given_names", "family_name", "date_of_birth", *_NAME_KEYS],
+        [
+            "child_id",
+            "kind",
+            "given_names",
+            "family_name",
+            "date_of_birth",
+            *_NAME_KEYS,
+            "postcode",
+            "outward_code",
+        ],
         [
             (
                 incoming.child.pk,
@@ -1834,6 +1872,8 @@ def _write(*, plan: _Plan, source: str, now: datetime) -> None:
                 family,
                 incoming.child.date_of_birth,
                 *name_keys(given_names=given, family_name=family).values(),
+                "",  # the current postcode follows (names_follow_address, below)
+                "",
             )
             for incoming, kind, given, family in plan.new_names
         ],
@@ -1875,6 +1915,11 @@ def _write(*, plan: _Plan, source: str, now: datetime) -> None:
             for incoming, address in plan.new_addresses
         ],
     )
+    # Names carry their child's current postcode too: new names and moved children.
+    followed = plan.readdressed | {
+        incoming.child.pk for incoming, *_ in plan.new_names if incoming.child.pk is not None
+    }
+    names_follow_address(child_ids=sorted(followed))
     _write_involvements(plan=plan, source=source, now=now)
 
 

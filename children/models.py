@@ -115,6 +115,11 @@ class Name(models.Model):
     family_sound = models.CharField(max_length=12, blank=True, editable=False)
     given_sound = models.CharField(max_length=12, blank=True, editable=False)
     date_of_birth = models.DateField(editable=False)  # the child's, copied
+    # The child's current postcode and its outward code, copied (children.services.
+    # names_follow_address): the outward-code blocks are index lookups, and the score knows
+    # the postcode without another query.
+    postcode = models.CharField(max_length=8, blank=True, editable=False)
+    outward_code = models.CharField(max_length=4, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -122,20 +127,45 @@ class Name(models.Model):
             # on PostgreSQL the scored columns ride along for index-only scans.
             models.Index(
                 fields=["date_of_birth", "family_sound"],
-                include=["child_id", "family_key", "given_key", "given_sound"],
+                include=["child_id", "family_key", "given_key", "given_sound", "postcode"],
                 name="name_search_block",
             ),
             # A changed family name with a slipped date: the given name's sound on the dates.
             models.Index(
                 fields=["date_of_birth", "given_sound"],
-                include=["child_id", "family_key", "given_key", "family_sound"],
+                include=["child_id", "family_key", "given_key", "family_sound", "postcode"],
                 name="name_given_sound_block",
             ),
-            # The right names with the day and month wrong: both sounds, a span of years.
+            # The right names with the date of birth wrong: both sounds, any date.
             models.Index(
                 fields=["family_sound", "given_sound", "date_of_birth"],
-                include=["child_id", "family_key", "given_key"],
+                include=["child_id", "family_key", "given_key", "postcode"],
                 name="name_sounds_block",
+            ),
+            # The date wrong and a name changed too: the outward code and either name's sound.
+            models.Index(
+                fields=["outward_code", "family_sound"],
+                include=[
+                    "child_id",
+                    "family_key",
+                    "given_key",
+                    "given_sound",
+                    "date_of_birth",
+                    "postcode",
+                ],
+                name="name_outward_family_block",
+            ),
+            models.Index(
+                fields=["outward_code", "given_sound"],
+                include=[
+                    "child_id",
+                    "family_key",
+                    "given_key",
+                    "family_sound",
+                    "date_of_birth",
+                    "postcode",
+                ],
+                name="name_outward_given_block",
             ),
         ]
         constraints = [
@@ -167,6 +197,12 @@ class Name(models.Model):
         ).items():
             setattr(self, key, value)
         self.date_of_birth = self.child.date_of_birth
+        current = (
+            Address.objects.filter(child_id=self.child_id, moved_out_on__isnull=True)
+            .values_list("postcode", "outward_code")
+            .first()
+        )
+        self.postcode, self.outward_code = current or ("", "")
 
 
 class Address(models.Model):
@@ -199,7 +235,15 @@ class Address(models.Model):
                 condition=Q(moved_out_on__isnull=True) | Q(moved_out_on__gte=F("moved_in_on")),
             ),
         ]
-        indexes = [models.Index(fields=["local_authority", "moved_out_on"], name="address_area")]
+        indexes = [
+            models.Index(fields=["local_authority", "moved_out_on"], name="address_area"),
+            # Past addresses by outward code (the current one is copied onto the names).
+            models.Index(
+                fields=["outward_code"],
+                condition=Q(moved_out_on__isnull=False),
+                name="address_past_outward",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Address of {self.child_id} from {self.moved_in_on}"

@@ -1,60 +1,71 @@
-"""Finding a child: candidates from indexed blocks, scored in Python, strongest first.
+"""Finding a child: candidates from indexed blocks, scored by the match model, best first.
 
-Blocks (each an index lookup, never a scan of the register), on the search keys
-every recorded name carries (children.matching.name_keys, stored on Name):
-- NHS number: exact (unique index);
-- date of birth: every recorded name (current, previous, alias, preferred) of
-  every child born on the date or its day/month swap is scored; on the dates one
-  digit away only names that sound alike (NYSIIS) are, so a slip in the date
-  and a typo in the name together still find the child;
-- postcode (when no date of birth is given): every recorded name of children
-  with an address, current or past, in the same outward code.
-Scores are Jaro-Winkler on the normalised names (rapidfuzz) and the date
-(children.matching.score); exact matches first, then by score.
+The blocks (children.matching.blocks) are index lookups on the search keys every recorded
+name carries, each for a kind of error; every name they find is scored by the match model
+(children.matching.model): the weights of the levels at which family name, given name and
+date of birth agree, the best of the child's names, and then postcode (the best of the
+child's addresses, current or past) and sex for the candidates that could still reach the
+threshold. A result is shown when its match probability reaches the model's threshold,
+with its grade (certain, probable, possible) and how each detail agrees.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
-from dateutil.relativedelta import relativedelta
-from django.db import connection
 from django.utils import timezone
 
-from children.identifiers import outward_code
-from children.matching import (
-    Candidate,
-    NameScorer,
-    Query,
-    dob_variants,
-    first_given_key,
-    name_key,
-    phonetic,
-    score,
+from children.identifiers import normalise_postcode
+from children.matching import blocks
+from children.matching.comparisons import (
+    DateComparer,
+    NameComparer,
+    PostcodeComparer,
+    sex_level,
 )
-from children.models import Address, Child
+from children.matching.keys import first_given_key, name_key, phonetic
+from children.matching.model import MatchModel, current_model
+from children.models import Child
 
 MAX_RESULTS = 10
-STRONG = 0.85
-# Postcode and sex move a score by at most this much (children.matching.score).
-TIE_BREAKS = 0.03
-# Slipped dates of birth further back than this hold no child the register can hold.
-OLDEST = relativedelta(years=30)
-
-_NAME_COLUMNS = ("child_id", "family_key", "given_key", "date_of_birth")
 
 
 @dataclass(frozen=True)
 class Match:
     child_id: int
-    exact: bool
-    score: float
+    probability: float
+    grade: str  # "certain", "probable" or "possible"
+    # Comparison name -> the level the search and the record agree at ("exact", ...).
+    agreement: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    child_ids: list[int]  # at most MAX_RESULTS, best first
-    too_many: bool  # more strong matches than can be shown: refine the search
+    matches: list[Match]  # at most MAX_RESULTS, best first
+    too_many: bool  # more children reach the threshold than can be shown: refine the search
+    model_version: str = ""
+    # Children who partly match, not closely enough to be shown (the user is told to add
+    # details, and shown none of them).
+    partial: int = 0
+
+    @property
+    def child_ids(self) -> list[int]:
+        return [match.child_id for match in self.matches]
+
+
+@dataclass(frozen=True)
+class Typed:
+    """What was typed, as the model compares it."""
+
+    family_key: str
+    given_key: str
+    family_sound: str
+    given_sound: str
+    date_of_birth: date | None
+    postcode: str
+    outward_code: str
+    sex: str
 
 
 def find_children(
@@ -65,101 +76,160 @@ def find_children(
     postcode: str = "",
     sex: str = "",
     nhs_number: str = "",
+    model: MatchModel | None = None,
 ) -> SearchOutcome:
     """The children that match, best first. The caller has checked the minimum criteria."""
+    model = model or current_model()
     if nhs_number:
         ids = list(Child.objects.filter(nhs_number=nhs_number).values_list("pk", flat=True)[:1])
-        return SearchOutcome(child_ids=ids, too_many=False)
-    query = Query(
-        family_key=name_key(family_name),
-        given_key=first_given_key(given_name),
+        return SearchOutcome(
+            matches=[Match(ids[0], 1.0, "certain", {"nhs_number": "exact"})] if ids else [],
+            too_many=False,
+            model_version=model.version,
+        )
+    family_key = name_key(family_name)
+    given_key = first_given_key(given_name)
+    postcode = normalise_postcode(postcode) if postcode else ""
+    typed = Typed(
+        family_key=family_key,
+        given_key=given_key,
+        family_sound=phonetic(family_key),
+        given_sound=phonetic(given_key),
         date_of_birth=date_of_birth,
-        outward_code=outward_code(postcode) if postcode else "",
+        postcode=postcode,
+        outward_code=postcode.split(" ")[0] if postcode else "",
         sex=sex,
     )
-    if not query.family_key or (date_of_birth is None and not query.outward_code):
-        return SearchOutcome(child_ids=[], too_many=False)
-    rows = _block(query)
-    # Names and date first; postcode and sex then only break ties among the close ones.
-    by_name = NameScorer(query)
-    scored: dict[int, tuple[bool, float]] = {}
-    for child_id, family_key, given_key, dob in rows:
-        result = by_name(family_key, given_key, dob)
-        if result > scored.get(child_id, (False, -1.0)):
-            scored[child_id] = result
-    close = [child_id for child_id, (_, value) in scored.items() if value >= STRONG - TIE_BREAKS]
-    if close and (query.sex or query.outward_code):
-        scored.update(_with_tie_breaks(query, rows, set(close)))
-    strong = sorted(
-        (
-            Match(child_id, exact, value)
-            for child_id, (exact, value) in scored.items()
-            if value >= STRONG
-        ),
-        key=lambda match: (not match.exact, -match.score, match.child_id),
-    )
+    if not family_key or (date_of_birth is None and not typed.outward_code):
+        return SearchOutcome(matches=[], too_many=False, model_version=model.version)
+    rows = blocks.candidates(typed, today=timezone.localdate())
+    scored = score(typed, rows, model, prior=model.search_prior)
+    shown = [match for match in scored if match.probability >= model.show_at]
     return SearchOutcome(
-        child_ids=[match.child_id for match in strong[:MAX_RESULTS]],
-        too_many=len(strong) > MAX_RESULTS,
+        matches=shown[:MAX_RESULTS],
+        too_many=len(shown) > MAX_RESULTS,
+        model_version=model.version,
+        partial=sum(1 for match in scored if model.partial_at <= match.probability < model.show_at),
     )
 
 
-# Every search runs one of these: plain SQL on the search keys, no ORM compilation.
-_BY_DATE = (
-    "SELECT child_id, family_key, given_key, date_of_birth FROM children_name"
-    " WHERE date_of_birth IN ({close})"
-)
-_SLIPPED = " OR (date_of_birth IN ({slipped}) AND family_sound = %s)"
-_BY_OUTWARD_CODE = (
-    "SELECT child_id, family_key, given_key, date_of_birth FROM children_name WHERE child_id IN"
-    " (SELECT child_id FROM children_address WHERE outward_code = %s)"
-)
-
-
-def _placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-def _block(query: Query) -> list[tuple[int, str, str, date]]:
-    if query.date_of_birth is not None:
-        close, slipped = dob_variants(query.date_of_birth)
-        oldest = timezone.localdate() - OLDEST
-        close = sorted(close)
-        slipped = sorted(day for day in slipped if day >= oldest)
-        sql, params = _BY_DATE.format(close=_placeholders(close)), [*close]
-        if slipped:
-            sql += _SLIPPED.format(slipped=_placeholders(slipped))
-            params += [*slipped, phonetic(query.family_key)]
-    else:
-        sql, params = _BY_OUTWARD_CODE, [query.outward_code]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _with_tie_breaks(
-    query: Query, rows: list[tuple[int, str, str, date]], child_ids: set[int]
-) -> dict[int, tuple[bool, float]]:
-    sexes = dict(Child.objects.filter(pk__in=child_ids).values_list("pk", "sex"))
-    outward_codes: dict[int, set[str]] = defaultdict(set)
-    if query.outward_code:
-        for child_id, code in Address.objects.filter(child_id__in=child_ids).values_list(
-            "child_id", "outward_code"
-        ):
-            outward_codes[child_id].add(code)
-    best: dict[int, tuple[bool, float]] = {}
-    for child_id, family_key, given_key, dob in rows:
-        if child_id not in child_ids:
+def score(
+    typed: Typed,
+    rows: list[tuple],
+    model: MatchModel,
+    *,
+    prior: float,
+    sexes: Mapping[int, str] | None = None,
+) -> list[Match]:
+    """The candidates' matches, best first: every name row scored, the best name of each
+    child with the best of their postcodes (the current one comes with every name row; past
+    ones in the typed outward code come as rows of their own), then sex for those that could
+    still reach the threshold: from `sexes` when given (candidates that are not the
+    register's children), else from the register."""
+    weights = model.weights
+    comparer = NameComparer(typed.family_key, typed.family_sound, typed.given_key)
+    comparer.prepare({row[2] for row in rows if row[2]}, {row[3] for row in rows if row[3]})
+    by_date = DateComparer(typed.date_of_birth)
+    by_postcode = PostcodeComparer(typed.postcode)
+    date_weights = weights["date_of_birth"]
+    names: dict[tuple[str, str, str], tuple[float, int, int]] = {}
+    dates: dict[date, tuple[float, int]] = {}
+    postcodes: dict[int, set[str]] = defaultdict(set)
+    best: dict[int, tuple[float, int, int, int]] = {}  # child -> (weight, family, given, date)
+    # A record whose names both differ entirely cannot reach the lowest threshold unless its
+    # postcode is the one typed (the model's weights say so, checked here): those are not
+    # scored at all, most of the rows of a date-of-birth block.
+    skip_different = _both_names_different_cannot_count(typed, model, prior)
+    for kind, child_id, family_key, given_key, family_sound, born, postcode in rows:
+        if postcode:
+            postcodes[child_id].add(postcode)
+        if kind == blocks.PAST_ADDRESS:
             continue
-        candidate = Candidate(
-            child_id,
-            family_key,
-            given_key,
-            dob,
-            sexes.get(child_id, ""),
-            frozenset(outward_codes.get(child_id, ())),
+        if (
+            skip_different
+            and postcode != typed.postcode
+            and not comparer.could_agree(family_key, family_sound, given_key)
+        ):
+            continue
+        key = (family_key, given_key, family_sound)
+        found = names.get(key)
+        if found is None:
+            found = names[key] = _name_weight(comparer, family_key, given_key, family_sound, model)
+        on = dates.get(born)
+        if on is None:
+            level = by_date.level(born)
+            on = dates[born] = (date_weights[level], level)
+        total = found[0] + on[0]
+        if child_id not in best or total > best[child_id][0]:
+            best[child_id] = (total, found[1], found[2], on[1])
+    placed: dict[int, tuple[float, int]] = {}
+    for child_id, (total, *_) in best.items():
+        level = by_postcode.level(postcodes.get(child_id, ()))
+        placed[child_id] = (total + prior + weights["postcode"][level], level)
+    # Sex adds at most this: only candidates that could still be shown are looked up.
+    headroom = model.best_weight("sex") if typed.sex else 0.0
+    hopeful = [
+        child_id
+        for child_id, (total, _) in placed.items()
+        if total + headroom >= model.partial_weight
+    ]
+    if sexes is None:
+        sexes = _sexes(hopeful) if typed.sex and hopeful else {}
+    matches = []
+    for child_id in hopeful:
+        total, post = placed[child_id]
+        _, family, given, born = best[child_id]
+        sex = sex_level(typed.sex, sexes.get(child_id, ""))
+        probability = model.probability(total + weights["sex"][sex])
+        matches.append(
+            Match(
+                child_id=child_id,
+                probability=probability,
+                grade=model.grade(probability),
+                agreement={
+                    "family_name": model.levels["family_name"][family],
+                    "given_name": model.levels["given_name"][given],
+                    "date_of_birth": model.levels["date_of_birth"][born],
+                    "postcode": model.levels["postcode"][post],
+                    "sex": model.levels["sex"][sex],
+                },
+            )
         )
-        result = score(query, candidate)
-        if result > best.get(child_id, (False, -1.0)):
-            best[child_id] = result
-    return best
+    matches.sort(key=lambda match: (-match.probability, match.child_id))
+    return matches
+
+
+def _both_names_different_cannot_count(typed: Typed, model: MatchModel, prior: float) -> bool:
+    """Whether a record whose family and given names are both "different" falls short of the
+    lowest threshold with its best date, sex and any postcode but the typed one."""
+    if not (typed.family_key and typed.given_key):
+        return False
+    weights = model.weights
+    postcode_best = max(weights["postcode"][2:]) if typed.postcode else 0.0
+    best = (
+        prior
+        + weights["family_name"][-1]
+        + weights["given_name"][-1]
+        + max(weights["date_of_birth"])
+        + max(weights["sex"])
+        + max(postcode_best, weights["postcode"][0])
+    )
+    return best < model.partial_weight
+
+
+def _name_weight(
+    comparer: NameComparer, family_key: str, given_key: str, family_sound: str, model: MatchModel
+) -> tuple[float, int, int]:
+    """(weight, family level, given level) of one recorded name against the typed names."""
+    family = comparer.family(family_key, family_sound, given_key)
+    # Swapped: the typed given name is compared with the record's family name.
+    given = comparer.given(family_key if family == 2 else given_key)
+    return (
+        model.family_weight(family, family_key) + model.weights["given_name"][given],
+        family,
+        given,
+    )
+
+
+def _sexes(child_ids: list[int]) -> dict[int, str]:
+    return dict(Child.objects.filter(pk__in=child_ids).values_list("pk", "sex"))

@@ -1,7 +1,9 @@
 """Reads of the register."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -13,6 +15,9 @@ from accounts.models import Organisation, User
 from children.access import area_of, children_in_area, restricted_contact, shielded_from
 from children.matching import name_key
 from children.models import Address, Child, Involvement, Name, NameKind, Sex
+
+if TYPE_CHECKING:
+    from children.search import Match
 
 
 def children_for_data_manager(*, user: User) -> QuerySet[Child]:
@@ -39,6 +44,55 @@ class SearchResult:
     sex: str
     area: str  # the local authority of the current address, never the address
     restricted_contact: str  # set when the record is shielded from this viewer
+    grade: str = ""  # "certain", "probable", "possible" (children.search); "" when restricted
+    # How the details searched with agree with the record: (detail, how) pairs, the ones that
+    # agree first; none for a restricted record (they would describe it).
+    agreement: tuple[tuple[str, str], ...] = ()
+
+
+# What a search result says of each level of agreement (children.matching.comparisons).
+_DETAILS = {
+    "family_name": "family name",
+    "given_name": "given name",
+    "date_of_birth": "date of birth",
+    "postcode": "postcode",
+    "sex": "sex",
+    "nhs_number": "NHS number",
+}
+_SAYS = {
+    "exact": "same",
+    "full": "same",
+    "same": "same",
+    "swapped with the given name": "given and family names swapped",
+    "alike (0.92)": "spelt a little differently",
+    "alike (0.80)": "spelt differently",
+    "alike": "spelt a little differently",
+    "one part of the other": "one part of a double-barrelled name",
+    "same sound": "sounds the same",
+    "nickname or known alternative": "a nickname or other form",
+    "initial": "same initial",
+    "day and month swapped": "day and month swapped",
+    "one digit different": "one digit different",
+    "neighbouring digits transposed": "two digits the other way round",
+    "year one or two out": "the year one or two out",
+    "same year": "same year only",
+    "sector": "same street area",
+    "outward code": "same outward code",
+    "area": "same postcode area",
+    "different": "different",
+}
+
+
+def agreement_of(levels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The details' agreement as a result shows it: the same ones first, then the close, then
+    the different; details that were not searched with (or not recorded) are left out."""
+    said = [
+        (_DETAILS[name], _SAYS.get(level, level))
+        for name, level in levels.items()
+        if level != "null" and name in _DETAILS
+    ]
+    order = {"same": 0, "different": 2}
+    return tuple(sorted(said, key=lambda pair: order.get(pair[1], 1)))
 
 
 # Every search runs this: one statement, no ORM compilation (measured: 1.3 ms -> 0.3 ms).
@@ -52,10 +106,14 @@ FROM children_child c WHERE c.id IN ({})
 """
 
 
-def search_results(*, child_ids: list[int], viewer: User) -> list[SearchResult]:
-    """The minimal result rows for children found by children.search, in the same order."""
+def search_results(
+    *, child_ids: list[int], viewer: User, matches: Sequence["Match"] = ()
+) -> list[SearchResult]:
+    """The minimal result rows for children found by children.search, in the same order;
+    with `matches` (children.search.Match), each shows its grade and how the details agree."""
     if not child_ids:
         return []
+    by_child = {match.child_id: match for match in matches}
     with connection.cursor() as cursor:
         cursor.execute(_RESULTS_SQL.format(", ".join(["%s"] * len(child_ids))), child_ids)
         rows = {row[0]: row for row in cursor.fetchall()}
@@ -83,6 +141,7 @@ def search_results(*, child_ids: list[int], viewer: User) -> list[SearchResult]:
                 )
             )
             continue
+        match = by_child.get(child_id)
         results.append(
             SearchResult(
                 public_id=public_id,
@@ -92,6 +151,8 @@ def search_results(*, child_ids: list[int], viewer: User) -> list[SearchResult]:
                 sex=sexes.get(sex, sex),
                 area=area or "Not known",
                 restricted_contact="",
+                grade=match.grade if match else "",
+                agreement=agreement_of(match.agreement) if match else (),
             )
         )
     return results

@@ -8,6 +8,8 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -106,9 +108,24 @@ def child_create(
         )
     )
     _save(_involvement(child=child, details=first_involvement))
+    names_follow_address(child_ids=[child.pk])
     child_refresh_retention(child=child)
     record(request=request, action=Action.RECORD_CREATE, children=[child])
     return child
+
+
+def names_follow_address(*, child_ids: Sequence[int]) -> int:
+    """Copies each child's current postcode (and its outward code) onto all their names, as
+    the search blocks read it; every writer of addresses calls this. Returns names updated."""
+    current = Address.objects.filter(child_id=OuterRef("child_id"), moved_out_on__isnull=True)
+    updated = 0
+    ids = list(child_ids)
+    for start in range(0, len(ids), 2_000):
+        updated += Name.objects.filter(child_id__in=ids[start : start + 2_000]).update(
+            postcode=Coalesce(Subquery(current.values("postcode")[:1]), Value("")),
+            outward_code=Coalesce(Subquery(current.values("outward_code")[:1]), Value("")),
+        )
+    return updated
 
 
 @transaction.atomic
@@ -189,6 +206,7 @@ def child_move(
             moved_in_on=address.moved_in_on,
         )
     )
+    names_follow_address(child_ids=[child.pk])
     record(
         request=request,
         action=Action.RECORD_CHANGE,

@@ -56,7 +56,9 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
     results = (
         []
         if outcome.too_many
-        else selectors.search_results(child_ids=outcome.child_ids, viewer=request.user)
+        else selectors.search_results(
+            child_ids=outcome.child_ids, viewer=request.user, matches=outcome.matches
+        )
     )
     record(
         request=request,
@@ -65,6 +67,8 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
         criteria=form.criteria(),
         result_count=len(results),
         outcome="too_many" if outcome.too_many else "allowed",
+        # Which model ranked the results, so that a past search can be explained.
+        detail={"match_model": outcome.model_version},
     )
     return TemplateResponse(
         request,
@@ -74,6 +78,7 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
             "searched": True,
             "results": results,
             "too_many": outcome.too_many,
+            "partial": bool(outcome.partial) and not results,
             "max_results": MAX_RESULTS,
         },
     )

@@ -346,5 +346,9 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
     default=[f"https://{host}" for host in ALLOWED_HOSTS if host and host[0] not in ".*0123456789["]
     or ["http://localhost"],
 )
+# The match model (children/matching): the model file (the shipped one when unset) and the
+# number of children the one searched for could be (England's under-18s, about 12 million).
+MATCH_MODEL_PATH = env("MATCH_MODEL_PATH", default="")
+MATCH_POPULATION = env.int("MATCH_POPULATION", default=12_000_000)
 # How long a set-up session (after an invitation or a reset link) may take to enrol.
 SECOND_FACTOR_SETUP_MINUTES = 30

@@ -365,3 +365,69 @@ def first_given(given_names: str) -> tuple[str, str]:
     """(the first given name, the rest)."""
     parts = re.split(r"\s+", given_names.strip(), maxsplit=1)
     return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def moved(rng: random.Random, details: Details, pools: Pools) -> Details | None:
+    """An address after a move: most moves are local (the same outward code, or another
+    district of the same postcode area), some are further."""
+    postcode = details.postcode
+    if " " not in postcode:
+        return None
+    outward = postcode.split(" ", 1)[0]
+    area = "".join(char for char in outward[:2] if char.isalpha())
+    letters = "ABDEFGHJLNPQRSTUWXYZ"
+    inward = f"{rng.randint(0, 9)}{rng.choice(letters)}{rng.choice(letters)}"
+    roll = rng.random()
+    if roll < 0.4:
+        changed = f"{outward} {inward}"
+    elif roll < 0.85:
+        changed = f"{area}{rng.randint(1, 29)} {inward}"
+    else:
+        far = rng.choice([p for p in ("B", "LS", "M", "NE", "BS", "L", "CF", "S") if p != area])
+        changed = f"{far}{rng.randint(1, 29)} {inward}"
+    return replace(details, postcode=changed) if changed != postcode else None
+
+
+# How a second record of the same child differs from the first (or what a practitioner types
+# from what the record holds): the rate of each difference, applied independently. These
+# rates shape the model's m probabilities; the search is measured against each kind alone
+# (bench/search.py), and these say how common each is.
+SECOND_RECORD_RATES: tuple[tuple[str, float], ...] = (
+    ("name_typo", 0.12),
+    ("names_swapped", 0.03),
+    ("family_replaced", 0.06),
+    ("given_replaced", 0.08),
+    ("moved", 0.30),
+    ("postcode_wrong", 0.05),
+)
+DATE_RATES: tuple[tuple[str, float], ...] = (
+    ("dob_one_digit", 0.03),
+    ("dob_transposed", 0.02),
+    ("day_month_swapped", 0.02),
+    ("dob_two_or_more_digits", 0.02),
+)
+_SECOND_RECORD_KINDS: dict[str, Corruption] = {**COMBINABLE, "moved": moved}
+
+
+def second_record(rng: random.Random, details: Details, pools: Pools | None = None) -> Details:
+    """A second record of the same child: each difference of SECOND_RECORD_RATES at its rate,
+    at most one difference in the date of birth, and sometimes the sex not recorded."""
+    pools = pools or default_pools()
+    changed = details
+    for kind, rate in SECOND_RECORD_RATES:
+        if rng.random() < rate:
+            changed = _SECOND_RECORD_KINDS[kind](rng, changed, pools) or changed
+    roll = rng.random()
+    for kind, rate in DATE_RATES:
+        if roll < rate:
+            changed = _SECOND_RECORD_KINDS[kind](rng, changed, pools) or changed
+            break
+        roll -= rate
+    roll = rng.random()
+    if roll < 0.05:
+        changed = replace(changed, sex="")
+    elif roll < 0.055 and changed.sex in ("female", "male"):  # recorded wrong
+        changed = replace(changed, sex="male" if changed.sex == "female" else "female")
+    if rng.random() < 0.01 and changed.given_name:  # an initial only
+        changed = replace(changed, given_name=changed.given_name[0])
+    return changed

@@ -50,8 +50,78 @@ def ago(**delta: int) -> str:
     return (TODAY - relativedelta(**delta)).isoformat()
 
 
+# Other children than C1 are other children: names, a date of birth and an address of their
+# own (the import holds a child_ref that looks like another one of the same file).
+_SYLLABLES = [
+    "ba",
+    "ko",
+    "ri",
+    "mu",
+    "sel",
+    "dan",
+    "vor",
+    "lin",
+    "pe",
+    "tu",
+    "gar",
+    "mis",
+    "no",
+    "ha",
+    "zel",
+    "qua",
+    "ru",
+    "fen",
+    "do",
+    "ly",
+]
+
+
+_POSTCODE_AREAS = [
+    "AL",
+    "BA",
+    "BD",
+    "BH",
+    "BN",
+    "BS",
+    "CB",
+    "CF",
+    "CM",
+    "CT",
+    "DE",
+    "DN",
+    "EX",
+    "GL",
+    "HP",
+    "IP",
+    "LE",
+    "LN",
+    "NR",
+    "OX",
+]
+
+
+def other_child(ref: str) -> dict[str, str]:
+    """The details of child_ref `ref` when it is not C1: distinct names for every ref (made
+    of syllables), a date of birth and an address of its own. Refs whose names differ by one
+    syllable, and so look alike, live in different postcode areas."""
+    digits = "".join(char for char in ref if char.isdigit())
+    n = int(digits) if digits else sum(ord(char) * 31**i for i, char in enumerate(ref)) % 8_000
+    place = [n // 20**i % 20 for i in range(3)]
+    syllable = [_SYLLABLES[p] for p in place]
+    area = _POSTCODE_AREAS[sum(place) % 20]
+    letters = "ABDEFGHJLNPQRSTUWXYZ"
+    return {
+        "given_names": (syllable[2] + syllable[0] + "a").capitalize(),
+        "family_name": (syllable[0] + syllable[1] + syllable[2] + "son").capitalize(),
+        "date_of_birth": ago(years=1 + n % 16, days=(n * 7) % 300),
+        "address_line_1": f"{n} Example Road",
+        "postcode": f"{area}{1 + n % 9} {n % 10}{letters[n % 20]}{letters[n // 20 % 20]}",
+    }
+
+
 def make_row(**values: str) -> dict[str, str]:
-    """A valid row: child C1's involvement I1 with Camden's social care, open, not lead."""
+    """A valid row: child C1's involvement I1 with Camden's social care, open, not lead. Another
+    child_ref is another child (other_child), unless the caller says otherwise."""
     row = {
         "child_ref": "C1",
         "nhs_number": "",
@@ -75,6 +145,9 @@ def make_row(**values: str) -> dict[str, str]:
         "ended_on": "",
         "lead_professional": "no",
     }
+    ref = values.get("child_ref", "C1")
+    if ref != "C1" and not values.get("nhs_number"):  # an NHS number says which child
+        row.update(other_child(str(ref)))
     row.update(values)
     return row
 
@@ -790,7 +863,9 @@ def test_a_known_child_given_another_childs_nhs_number_is_refused(areas):
     import_csv(
         [
             make_row(nhs_number="9434765919"),
-            make_row(child_ref="C2", involvement_ref="I2", nhs_number="9990000042"),
+            make_row(
+                child_ref="C2", involvement_ref="I2", nhs_number="9990000042", **other_child("C2")
+            ),
         ]
     )
     report = import_csv([make_row(nhs_number="9990000042")])
@@ -968,9 +1043,9 @@ def test_a_corrected_date_of_birth_moves_every_name_to_the_new_search_block(area
     child = child_of("C1")
     assert child.date_of_birth.isoformat() == corrected
     assert {name.date_of_birth.isoformat() for name in child.names.all()} == {corrected}
-    assert find_children(family_name="Smith", date_of_birth=child.date_of_birth).child_ids == [
-        child.pk
-    ]
+    assert find_children(
+        family_name="Smith", given_name="Aoife", date_of_birth=child.date_of_birth
+    ).child_ids == [child.pk]
 
 
 def test_a_new_postcode_moves_the_address_to_the_new_outward_code(areas):

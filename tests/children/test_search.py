@@ -42,11 +42,22 @@ def first(**criteria):
         "obrien okafor",  # missing apostrophe and hyphen, lower case
         "O'Brien-Okafer",  # one-letter edit
         "O'Brien-Okfaor",  # transposed letters
-        "Byrne",  # previous name
     ],
 )
 def test_family_name_variants_with_date_of_birth_find_the_child_first(amara, family_name):
+    # A name this rare and the date of birth are enough on their own.
     assert first(family_name=family_name, date_of_birth=DOB) == amara.pk
+
+
+def test_a_previous_name_finds_the_child(amara):
+    assert first(family_name="Byrne", given_name="Amara", date_of_birth=DOB) == amara.pk
+
+
+def test_a_common_family_name_and_the_date_alone_only_partly_match(amara):
+    # Dozens of Byrnes are born in England each day: not enough to show a child, but the
+    # search says that some partly match, rather than that none does.
+    outcome = find_children(family_name="Byrne", date_of_birth=DOB)
+    assert outcome.child_ids == [] and outcome.partial == 1
 
 
 def test_accents_do_not_matter(amara):
@@ -60,7 +71,10 @@ def test_day_and_month_swapped(amara):
 
 
 def test_a_one_digit_slip_in_the_date_with_a_sound_alike_name(amara):
-    assert first(family_name="OBrienOkafor", date_of_birth=date(2015, 3, 12)) == amara.pk
+    assert (
+        first(family_name="OBrienOkafor", given_name="Amara", date_of_birth=date(2015, 3, 12))
+        == amara.pk
+    )
 
 
 def test_typos_in_both_names(amara):
@@ -84,9 +98,9 @@ def test_names_and_postcode_without_date_of_birth(amara):
 
 def test_exact_matches_rank_first():
     area = make_area()
-    near = make_child(area=area, given_names="Jon", family_name="Smith", date_of_birth=DOB)
-    exact = make_child(area=area, given_names="John", family_name="Smith", date_of_birth=DOB)
-    outcome = find_children(family_name="Smith", given_name="John", date_of_birth=DOB)
+    near = make_child(area=area, given_names="Jon", family_name="Okonkwo", date_of_birth=DOB)
+    exact = make_child(area=area, given_names="John", family_name="Okonkwo", date_of_birth=DOB)
+    outcome = find_children(family_name="Okonkwo", given_name="John", date_of_birth=DOB)
     assert outcome.child_ids[:2] == [exact.pk, near.pk]
 
 
@@ -94,7 +108,7 @@ def test_at_most_ten_results_and_a_signal_to_refine():
     area = make_area()
     for _ in range(MAX_RESULTS + 2):
         make_child(area=area, given_names="Alex", family_name="Taylor", date_of_birth=DOB)
-    outcome = find_children(family_name="Taylor", date_of_birth=DOB)
+    outcome = find_children(family_name="Taylor", given_name="Alex", date_of_birth=DOB)
     assert len(outcome.child_ids) == MAX_RESULTS
     assert outcome.too_many
 

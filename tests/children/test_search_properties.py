@@ -99,7 +99,14 @@ def test_search_form_with_a_real_name_never_fails(searcher, data):
 def test_reason_form_never_fails(searcher, data):
     client, child = searcher
     client.post(
-        "/search/", {"family_name": "Okafor", "dob_day": "27", "dob_month": "3", "dob_year": "2016"}
+        "/search/",
+        {
+            "family_name": "Okafor",
+            "given_name": "Ada",
+            "dob_day": "27",
+            "dob_month": "3",
+            "dob_year": "2016",
+        },
     )
     response = client.post(f"/children/{child.public_id}/", data)
     html = assert_answered(response)

@@ -46,7 +46,9 @@ def _answer(response) -> dict:
 
 
 def _row(**values) -> dict:
-    return make_row(child_ref="NEW-1", involvement_ref="INV-1", **values)
+    # Aoife Byrne, as make_row's C1, under a new child_ref.
+    details = {"given_names": "Aoife", "family_name": "Byrne", "date_of_birth": ago(years=6)}
+    return make_row(child_ref="NEW-1", involvement_ref="INV-1", **{**details, **values})
 
 
 def test_an_nhs_number_of_another_area_with_another_birthday_is_held_not_refused(

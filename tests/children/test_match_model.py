@@ -1,0 +1,327 @@
+"""The match model: the shipped model file, every comparison level, the blocks, and Splink's
+agreement with the plain-Python scorer (children.matching)."""
+
+import math
+from datetime import date
+
+import pytest
+
+from children.matching import training
+from children.matching.blocks import BLOCKS, statement
+from children.matching.comparisons import (
+    COMPARISONS,
+    date_level,
+    family_level,
+    given_level,
+    known_alternatives,
+    postcode_level,
+    sex_level,
+)
+from children.matching.dates import mistyped_dates
+from children.matching.keys import name_key, phonetic
+from children.matching.model import DEFAULT_MODEL, MatchModel, current_model
+
+# --- The model file, reviewed like code ---------------------------------------------------
+
+
+def test_the_shipped_model_loads_with_every_level_and_finite_weights():
+    model = current_model()
+    assert model.version
+    for name, labels in COMPARISONS.items():
+        weights = model.weights[name]
+        assert len(weights) == len(labels)
+        assert weights[0] == 0.0  # null says nothing
+        assert all(math.isfinite(weight) for weight in weights)
+
+
+def test_the_shipped_model_passes_the_training_checks():
+    import json
+
+    training.check(json.loads(DEFAULT_MODEL.read_text()))
+
+
+def test_exact_counts_for_more_than_alike_and_alike_for_more_than_different():
+    model = current_model()
+    for name, levels in training.ORDERED.items():
+        labels = model.levels[name]
+        for better, worse in levels:
+            assert (
+                model.weights[name][labels.index(better)] > model.weights[name][labels.index(worse)]
+            )
+
+
+def test_a_rare_family_name_counts_for_more_than_a_common_one():
+    model = current_model()
+    assert model.family_weight(1, "oyelaran") > model.family_weight(1, "smith")
+    # ...and a near miss of a rare name too (Splink's adjustment on the alike level).
+    assert model.family_weight(3, "oyelaran") > model.family_weight(3, "smith")
+
+
+def test_the_model_file_names_no_child():
+    # Only family names held by at least MIN_CHILDREN_PER_LISTED_NAME children are listed.
+    import json
+
+    content = json.loads(DEFAULT_MODEL.read_text())
+    values = content["term_frequencies"]["family_name"]["values"]
+    records = content["trained_on"]["records"]
+    assert min(values.values()) * records >= training.MIN_CHILDREN_PER_LISTED_NAME - 0.5
+
+
+def test_a_model_with_an_unobserved_level_or_weights_out_of_order_is_refused():
+    import copy
+    import json
+
+    good = json.loads(DEFAULT_MODEL.read_text())
+    missing = copy.deepcopy(good)
+    missing["comparisons"]["date_of_birth"][0]["m"] = None
+    with pytest.raises(training.TrainingRefused, match="no m probability"):
+        training.check(missing)
+    reversed_order = copy.deepcopy(good)
+    exact, alike = reversed_order["comparisons"]["given_name"][0:2]
+    exact["m"], alike["m"] = alike["m"], exact["m"]
+    with pytest.raises(training.TrainingRefused, match="must count for more"):
+        training.check(reversed_order)
+
+
+def test_probability_and_grades_follow_the_thresholds():
+    model = current_model()
+    assert model.probability(0) == 0.5
+    assert model.grade(0.9999) == "certain"
+    assert model.grade(0.96) == "probable"
+    assert model.grade(0.6) == "possible"
+    assert model.grade(0.1) == ""
+
+
+def test_a_model_whose_levels_differ_from_the_comparisons_does_not_load():
+    import json
+
+    content = json.loads(DEFAULT_MODEL.read_text())
+    content["comparisons"]["sex"] = content["comparisons"]["sex"][:1]
+    with pytest.raises(ValueError, match="sex levels"):
+        MatchModel(content)
+
+
+# --- Every comparison level -----------------------------------------------------------------
+
+
+def fam(typed, recorded, typed_given="", recorded_given=""):
+    keys = name_key(typed), name_key(recorded)
+    return family_level(
+        keys[0], phonetic(keys[0]), name_key(typed_given), keys[1], phonetic(keys[1]),
+        name_key(recorded_given),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded", "given", "recorded_given", "level"),
+    [
+        ("", "Okafor", "", "", "null"),
+        ("O'Brien", "obrien", "", "", "exact"),
+        ("Amara", "Okafor", "Okafor", "Amara", "swapped with the given name"),
+        ("Okafro", "Okafor", "", "", "alike (0.92)"),
+        ("Law", "Lwa", "", "", "alike (0.92)"),  # one slip in a short name
+        ("Okafor", "Okafo", "", "", "alike (0.92)"),
+        ("Thomson", "Tompson", "", "", "alike (0.80)"),
+        ("Kowalski", "Kowalczyk", "", "", "alike (0.80)"),
+        ("Jones", "Smith-Jones", "", "", "one part of the other"),
+        ("Okafor-Smith", "Smith", "", "", "one part of the other"),
+        ("Adams", "Adomah", "", "", "same sound"),
+        ("Okafor", "Nowak", "", "", "different"),
+    ],
+)
+def test_family_name_levels(typed, recorded, given, recorded_given, level):
+    assert COMPARISONS["family_name"][fam(typed, recorded, given, recorded_given)] == level
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded", "level"),
+    [
+        ("", "Amara", "null"),
+        ("Zoë", "zoe", "exact"),
+        ("Amarra", "Amara", "alike"),
+        ("Bill", "William", "nickname or known alternative"),
+        ("J", "John", "initial"),
+        ("Amara", "Keira", "different"),
+    ],
+)
+def test_given_name_levels(typed, recorded, level):
+    assert COMPARISONS["given_name"][given_level(name_key(typed), name_key(recorded))] == level
+
+
+def test_nicknames_come_from_the_nicknames_data_set_both_ways():
+    assert "bill" in known_alternatives("william")
+    assert "william" in known_alternatives("bill")
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded", "level"),
+    [
+        (None, date(2014, 3, 12), "null"),
+        (date(2014, 3, 12), date(2014, 3, 12), "exact"),
+        (date(2014, 3, 12), date(2014, 12, 3), "day and month swapped"),
+        (date(2014, 3, 12), date(2014, 3, 13), "one digit different"),
+        (date(2014, 3, 12), date(2016, 3, 12), "one digit different"),
+        (date(2014, 3, 12), date(2014, 3, 21), "neighbouring digits transposed"),
+        (date(2012, 3, 12), date(2021, 3, 12), "neighbouring digits transposed"),
+        (date(2014, 3, 12), date(2012, 3, 12), "one digit different"),
+        (date(2014, 3, 28), date(2012, 3, 28), "one digit different"),
+        (date(2019, 3, 12), date(2021, 3, 12), "year one or two out"),
+        (date(2014, 3, 12), date(2014, 9, 25), "same year"),
+        (date(2014, 3, 12), date(2009, 9, 25), "different"),
+    ],
+)
+def test_date_of_birth_levels(typed, recorded, level):
+    assert COMPARISONS["date_of_birth"][date_level(typed, recorded)] == level
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded", "level"),
+    [
+        ("", ("SW1A 1AA",), "null"),
+        ("SW1A 1AA", ("SW1A 1AA",), "full"),
+        ("SW1A 1AA", ("SW1A 1BB",), "sector"),
+        ("SW1A 1AA", ("SW1A 2BB",), "outward code"),
+        ("SW1A 1AA", ("SW2 2BB",), "area"),
+        ("SW1A 1AA", ("M1 1AE",), "different"),
+        ("SW1A 1AA", ("M1 1AE", "SW1A 1AA"), "full"),  # the best of the child's addresses
+    ],
+)
+def test_postcode_levels(typed, recorded, level):
+    assert COMPARISONS["postcode"][postcode_level(typed, recorded)] == level
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded", "level"),
+    [("", "female", "null"), ("female", "unknown", "null"), ("male", "male", "same"),
+     ("male", "female", "different")],
+)  # fmt: skip
+def test_sex_levels(typed, recorded, level):
+    assert COMPARISONS["sex"][sex_level(typed, recorded)] == level
+
+
+# --- Blocks ----------------------------------------------------------------------------------
+
+
+def test_mistyped_dates_hold_every_kind_of_slip_and_nothing_outside_the_span():
+    typed = date(2014, 3, 12)
+    dates = mistyped_dates(typed, oldest=date(2001, 1, 1), newest=date(2026, 12, 1))
+    assert date(2014, 3, 13) in dates  # one digit
+    assert date(2014, 3, 21) in dates  # transposed day
+    assert date(2016, 3, 12) in dates  # year two out
+    assert date(2014, 12, 3) not in dates  # the swap has a block of its own
+    assert all(date(2001, 1, 1) <= day <= date(2026, 12, 1) for day in dates)
+    assert typed not in dates
+
+
+def test_each_block_is_named_for_the_error_it_catches_and_all_run_as_one_statement():
+    from children.search import Typed
+
+    typed = Typed("okafor", "amara", "OCAFAR", "ANAR", date(2014, 3, 12), "SW1A 1AA", "SW1A", "")
+    sql, _ = statement(typed, today=date(2026, 12, 1))
+    # Every block, and the past addresses in the outward code: one statement.
+    assert sql.count("UNION ALL") == len(BLOCKS)
+    no_date = Typed("okafor", "amara", "OCAFAR", "ANAR", None, "SW1A 1AA", "SW1A", "")
+    sql, _ = statement(no_date, today=date(2026, 12, 1))
+    # Without a date of birth: the outward code with either name's sound, and past addresses.
+    conditions = [part.split(" WHERE ", 1)[1] for part in sql.split(" UNION ALL ")]
+    assert len(conditions) == 3 and not any("date_of_birth" in where for where in conditions)
+
+
+# --- Splink and the plain-Python scorer agree -------------------------------------------------
+
+
+def _pairs(count: int):
+    """Records and a second record of the same child, as the training makes them, plus pairs
+    of different children born the same day (so that every level has company)."""
+    import random
+
+    from children.matching.corruption import Details, default_pools, second_record
+
+    rng = random.Random(7)
+    pools = default_pools()
+    records = []
+    for cluster in range(count):
+        sex = rng.choice(["female", "male"])
+        given = rng.choice(pools.girls if sex == "female" else pools.boys).split()[0]
+        family = rng.choice(pools.family)
+        born = date(2008 + rng.randint(0, 15), rng.randint(1, 12), rng.randint(1, 28))
+        postcode = f"{rng.choice(['SW', 'M', 'LS', 'B'])}{rng.randint(1, 20)} {rng.randint(1, 9)}AB"
+        first = Details(given, family, born, postcode, sex)
+        records.append(training.Record(cluster=cluster, details=first))
+        records.append(training.Record(cluster=cluster, details=second_record(rng, first, pools)))
+    return records
+
+
+def test_splink_and_the_python_scorer_give_every_pair_the_same_levels_and_weights():
+    """What the issue's feasibility run found (weights equal to 4e-15), kept: Splink scores the
+    pairs in DuckDB with the shipped model's settings; the Python comparisons and weights (with
+    the same term frequencies) must agree on every pair."""
+    import json
+    from collections import Counter
+
+    import duckdb
+    import pyarrow as pa
+    from splink import DuckDBAPI, Linker
+
+    from children.matching.comparisons import NameComparer, PostcodeComparer
+    from children.matching.keys import name_keys
+
+    records = _pairs(400)
+    rows = [training.record_row(i, record) for i, record in enumerate(records, start=1)]
+    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(training.COLUMNS)})
+    connection = duckdb.connect()
+    connection.register("pairs_arrow", table)
+    connection.execute("CREATE TABLE pairs AS SELECT * FROM pairs_arrow")
+    settings = json.loads(DEFAULT_MODEL.read_text())["splink_settings"]
+    settings["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": "l.cluster = r.cluster"}
+    ]
+    settings["retain_intermediate_calculation_columns"] = True
+    settings["retain_matching_columns"] = True
+    linker = Linker(DuckDBAPI(connection=connection).register("pairs"), settings)
+    scored = linker.inference.predict().as_record_list()
+    assert len(scored) == 400
+
+    model = current_model()
+    by_id = {row[0]: records[row[0] - 1].details for row in rows}
+    keys = {
+        uid: name_keys(given_names=d.given_name, family_name=d.family_name)
+        for uid, d in by_id.items()
+    }
+    counts = Counter(key["family_key"] for key in keys.values())
+    tf = {key: count / len(keys) for key, count in counts.items()}
+    splink_levels = {name: [] for name in COMPARISONS}
+    python_levels = {name: [] for name in COMPARISONS}
+    for pair in scored:
+        left, right = keys[pair["unique_id_l"]], keys[pair["unique_id_r"]]
+        dl, dr = by_id[pair["unique_id_l"]], by_id[pair["unique_id_r"]]
+        comparer = NameComparer(left["family_key"], left["family_sound"], left["given_key"])
+        family = comparer.family(right["family_key"], right["family_sound"], right["given_key"])
+        given = comparer.given(right["family_key"] if family == 2 else right["given_key"])
+        levels = {
+            "family_name": family,
+            "given_name": given,
+            "date_of_birth": date_level(dl.date_of_birth, dr.date_of_birth),
+            "postcode": PostcodeComparer(dl.postcode).level((dr.postcode,)),
+            "sex": sex_level(dl.sex, dr.sex),
+        }
+        for name, level in levels.items():
+            # Splink numbers levels from the best, the null level -1: ours from null, 0.
+            splink_levels[name].append(pair[f"gamma_{name}"])
+            python_levels[name].append(len(COMPARISONS[name]) - 1 - level if level else -1)
+        weight = sum(
+            model.weights[name][level] for name, level in levels.items() if name != "family_name"
+        )
+        family_weight = model.weights["family_name"][family]
+        adjustment = model.family_tf_levels.get(family)
+        if adjustment:
+            share = max(tf[right["family_key"]], tf.get(left["family_key"], 0.0), model.tf_minimum)
+            family_weight += adjustment * (math.log2(model.family_exact_u) - math.log2(share))
+        prior = settings["probability_two_random_records_match"]
+        expected = weight + family_weight + math.log2(prior / (1 - prior))
+        assert pair["match_weight"] == pytest.approx(expected, abs=1e-9), pair
+    for name in COMPARISONS:
+        assert splink_levels[name] == python_levels[name], name
+    # The pairs reached every level that matters, not only "exact".
+    assert len(set(python_levels["family_name"])) >= 4
+    assert len(set(python_levels["date_of_birth"])) >= 3
