@@ -6,17 +6,22 @@ scorer the search uses, its blocks index lookups, twins and siblings never flagg
 """
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import Organisation
 from audit.models import Action
 from audit.services import record
+from children import access
 from children.imports import ImportReport, import_rows
 from children.matching.duplicates import Person, probable_duplicate_ids
+from children.matching.register import Pair
 from children.models import (
     Address,
     Child,
@@ -24,6 +29,7 @@ from children.models import (
     Involvement,
     MergedChild,
     NameKind,
+    ProbableDuplicate,
     Sex,
     SourceRecord,
 )
@@ -292,3 +298,109 @@ def _resolve(
         },
     )
     return report
+
+
+# --- The register-wide queue (manage.py find_duplicates) ----------------------------------
+
+
+@dataclass(frozen=True)
+class PairsStored:
+    """What storing a run's pairs did: new pairs, pairs found again (their probability
+    refreshed), pairs decided before (left as decided), open pairs no longer found (taken
+    out of the queue)."""
+
+    found: int
+    new: int
+    again: int
+    decided_before: int
+    gone: int
+
+
+def probable_pairs_store(*, pairs: Sequence[Pair], model_version: str, now=None) -> PairsStored:
+    """Puts a whole-register run's pairs into the queue, idempotently: the same run twice
+    changes nothing but the times it was found. One transaction."""
+    now = now or timezone.now()
+    found = {(pair.child_a, pair.child_b): pair for pair in pairs}
+    with transaction.atomic():
+        existing = {
+            (row.child_a_id, row.child_b_id): row
+            for row in ProbableDuplicate.objects.select_for_update()
+        }
+        # A child purged since the run read the register has no pair.
+        ids = sorted({child_id for key in found for child_id in key})
+        alive: set[int] = set()
+        for at in range(0, len(ids), 2_000):
+            alive.update(
+                Child.objects.filter(pk__in=ids[at : at + 2_000]).values_list("pk", flat=True)
+            )
+        new, again, decided_before = [], [], 0
+        for key, pair in found.items():
+            row = existing.get(key)
+            if row is None:
+                if key[0] in alive and key[1] in alive:
+                    new.append(
+                        ProbableDuplicate(
+                            child_a_id=key[0],
+                            child_b_id=key[1],
+                            probability=pair.probability,
+                            model_version=model_version,
+                            found_at=now,
+                            last_found_at=now,
+                        )
+                    )
+            elif row.is_pending:
+                row.probability, row.model_version, row.last_found_at = (
+                    pair.probability,
+                    model_version,
+                    now,
+                )
+                again.append(row)
+            else:
+                decided_before += 1
+        gone = [row.pk for key, row in existing.items() if row.is_pending and key not in found]
+        ProbableDuplicate.objects.bulk_create(new, batch_size=2_000)
+        ProbableDuplicate.objects.bulk_update(
+            again, ["probability", "model_version", "last_found_at"], batch_size=2_000
+        )
+        for start in range(0, len(gone), 2_000):
+            ProbableDuplicate.objects.filter(pk__in=gone[start : start + 2_000]).delete()
+    return PairsStored(
+        found=len(found),
+        new=len(new),
+        again=len(again),
+        decided_before=decided_before,
+        gone=len(gone),
+    )
+
+
+def probable_pairs_for_area(*, area: Organisation):
+    """The open pairs of the area's queue: either child is one the area looks after (children.
+    access.children_in_area), best first."""
+    in_area = access.children_in_area(area=area).values("pk")
+    return (
+        ProbableDuplicate.objects.filter(decided_at__isnull=True)
+        .filter(Q(child_a__in=in_area) | Q(child_b__in=in_area))
+        .select_related("child_a", "child_b")
+    )
+
+
+def probable_pair_decide_different(
+    *, pair: ProbableDuplicate, request: HttpRequest | None = None
+) -> None:
+    """A data manager's decision that the two records are different children: kept, so that
+    no later run asks again; recorded."""
+    with transaction.atomic():
+        locked = ProbableDuplicate.objects.select_for_update().filter(pk=pair.pk).first()
+        if locked is None or not locked.is_pending:
+            raise ValidationError("This pair has already been decided.")
+        user = getattr(request, "user", None)
+        locked.decision = ProbableDuplicate.Decision.DIFFERENT
+        locked.decided_at = timezone.now()
+        locked.decided_by_id = user.pk if user is not None and user.is_authenticated else None
+        locked.save(update_fields=["decision", "decided_at", "decided_by_id"])
+        record(
+            request=request,
+            action=Action.RECORD_CHANGE,
+            children=[locked.child_a.public_id, locked.child_b.public_id],
+            detail={"change": "probable_duplicate_different", "pair": locked.pk},
+        )

@@ -46,6 +46,33 @@ class HeldRowDecisionForm(forms.Form):
         return self.candidates.get(self.cleaned_data["decision"])
 
 
+class ProbablePairDecisionForm(forms.Form):
+    """Whether two records the register-wide check paired are one child."""
+
+    SAME = "same"
+
+    decision = forms.ChoiceField(
+        label="Are these records the same child?",
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select whether these records are the same child",
+            "invalid_choice": "Select one of the options",
+        },
+    )
+    confirmed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, may_merge: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [
+            *([(self.SAME, "Yes, the same child: merge the records")] if may_merge else []),
+            (DIFFERENT, "No, different children"),
+        ]
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.cleaned_data.get("confirmed") == "yes"
+
+
 class MergeIdsForm(forms.Form):
     """Two records of the data manager's area, by public id."""
 

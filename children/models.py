@@ -409,6 +409,57 @@ class HeldRow(models.Model):
         return self.resolved_at is None
 
 
+class ProbableDuplicate(models.Model):
+    """Two records on the register that are probably one child, found by `manage.py
+    find_duplicates` (the match model over the whole register). They wait in the duplicates
+    queue of every area that looks after either child until a data manager merges them (the
+    merged-away record goes, and this with it) or says they are different children (kept,
+    so that later runs do not ask again)."""
+
+    class Decision(models.TextChoices):
+        PENDING = "", "Waiting for review"
+        DIFFERENT = "different", "Different children"
+
+    # The lower id first: one row a pair.
+    child_a = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
+    child_b = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField()
+    model_version = models.CharField(max_length=40)
+    found_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_found_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(
+        max_length=10, choices=Decision.choices, blank=True, default=Decision.PENDING
+    )
+    # A value, not a foreign key: deleting a user must not touch the decision.
+    decided_by_id = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-probability", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["child_a", "child_b"], name="probable_duplicate_once"),
+            models.CheckConstraint(
+                name="probable_duplicate_lower_id_first", condition=Q(child_a__lt=F("child_b"))
+            ),
+            models.CheckConstraint(
+                name="probable_duplicate_decided_with_a_decision",
+                condition=(Q(decided_at__isnull=True) & Q(decision=""))
+                | (Q(decided_at__isnull=False) & Q(decision="different")),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["child_b"], name="probable_duplicate_b"),
+            models.Index(fields=["decided_at", "-probability"], name="probable_duplicate_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Probable duplicate {self.pk}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.decided_at is None
+
+
 class MergedChild(models.Model):
     """A public id merged away into another record, so that it still leads somewhere."""
 

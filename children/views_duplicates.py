@@ -1,4 +1,5 @@
-"""Data managers' review of probable duplicates: held import rows and merging two records.
+"""Data managers' review of probable duplicates: held import rows, the pairs the register-wide
+check found (manage.py find_duplicates), and merging two records.
 
 Every page that shows child data runs under audit.lookup.audited_lookup and is
 recorded (record_change, outcome "viewed"); decisions are recorded by the
@@ -12,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.capabilities import Capability
@@ -27,9 +28,17 @@ from children.duplicates import (
     children_merge,
     held_row_candidates,
     held_row_resolve,
+    probable_pair_decide_different,
+    probable_pairs_for_area,
 )
-from children.forms_duplicates import HeldRowDecisionForm, MergeForm, MergeIdsForm
-from children.models import Child, HeldRow, Sex
+from children.forms_duplicates import (
+    HeldRowDecisionForm,
+    MergeForm,
+    MergeIdsForm,
+    ProbablePairDecisionForm,
+)
+from children.matching.model import current_model
+from children.models import Child, HeldRow, ProbableDuplicate, Sex
 
 
 def _area(request: HttpRequest) -> Organisation:
@@ -47,17 +56,103 @@ def held_rows(request: HttpRequest) -> HttpResponse:
     area = _area(request)
     pending = list(HeldRow.objects.filter(local_authority=area, resolved_at__isnull=True)[:200])
     summaries = [_held_summary(held) for held in pending]
+    pairs = list(
+        probable_pairs_for_area(area=area).prefetch_related("child_a__names", "child_b__names")[
+            :PAIRS_LISTED
+        ]
+    )
+    model = current_model()
     record(
         request=request,
         action=Action.MANAGE_VIEW,
-        children=[public_id for held in pending for public_id in held.candidates],
+        children=[
+            *(public_id for held in pending for public_id in held.candidates),
+            *(child.public_id for pair in pairs for child in (pair.child_a, pair.child_b)),
+        ],
         criteria={"area": area.ons_code},
-        result_count=len(pending),
-        detail={"page": "held_rows"},
+        result_count=len(pending) + len(pairs),
+        detail={"page": "held_rows", "held_rows": len(pending), "pairs": len(pairs)},
     )
     return TemplateResponse(
-        request, "children/duplicates/list.html", {"area": area, "held_rows": summaries}
+        request,
+        "children/duplicates/list.html",
+        {
+            "area": area,
+            "held_rows": summaries,
+            "pairs": [_pair_summary(pair, request, model) for pair in pairs],
+            "pairs_listed": PAIRS_LISTED,
+        },
     )
+
+
+# The queue lists the best pairs first, this many at a time.
+PAIRS_LISTED = 200
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.MANAGE_RECORDS)
+@audited_lookup
+def probable_pair(request: HttpRequest, pair_id: int) -> HttpResponse:
+    """Two records the register-wide check found probably one child: compare them, then
+    merge them (the merge pages) or say they are different children (check, confirm)."""
+    area = _area(request)
+    pair = (
+        ProbableDuplicate.objects.filter(pk=pair_id, decided_at__isnull=True)
+        .select_related("child_a__shielded_by", "child_b__shielded_by")
+        .first()
+    )
+    if pair is None:
+        return _not_found(request)
+    children = [pair.child_a, pair.child_b]
+    if not access.children_in_area(area=area).filter(pk__in=[c.pk for c in children]).exists():
+        return _denied(request, why="pair_of_another_area", detail={"pair": pair.pk})
+    restricted = [
+        decision
+        for child in children
+        if not (decision := access.may_read(viewer=request.user, child=child))
+    ]
+    may_merge = all(access.may_manage(viewer=request.user, child=child) for child in children)
+    form = ProbablePairDecisionForm(
+        request.POST if request.method == "POST" else None, may_merge=may_merge
+    )
+    record(
+        request=request,
+        action=Action.MANAGE_VIEW,
+        children=children,
+        detail={"page": "probable_pair", "pair": pair.pk},
+    )
+    first, second = children
+    context = {
+        "pair": _pair_summary(pair, request, current_model()),
+        "children": [
+            _candidate(first, request, held_nhs_numbers=_numbers(second)),
+            _candidate(second, request, held_nhs_numbers=_numbers(first)),
+        ],
+        "may_merge": may_merge,
+        "restricted": restricted,
+        "form": form,
+    }
+    if request.method == "GET" or not form.is_valid():
+        return _page(request, "children/duplicates/pair.html", context)
+    if restricted:
+        form.add_error(
+            "decision",
+            f"One of the records is restricted: ask {restricted[0].contact} to decide",
+        )
+        return _page(request, "children/duplicates/pair.html", context)
+    if form.cleaned_data["decision"] == ProbablePairDecisionForm.SAME:
+        return redirect(
+            f"{reverse('children:merge')}?first={first.public_id}&second={second.public_id}"
+        )
+    if not form.is_confirmed:
+        return _page(request, "children/duplicates/pair_check.html", context)
+    try:
+        probable_pair_decide_different(pair=pair, request=request)
+    except ValidationError as error:
+        form.add_error(None, error.messages[0])
+        return _page(request, "children/duplicates/pair.html", context)
+    messages.success(request, f"{first.public_id} and {second.public_id}: different children.")
+    return redirect("children:duplicates")
 
 
 @require_http_methods(["GET", "POST"])
@@ -124,7 +219,11 @@ def merge(request: HttpRequest) -> HttpResponse:
     """Two records of the area that are one child: choose which to keep, check, merge."""
     area = _area(request)
     if request.method == "GET":
-        return render(request, "children/duplicates/merge_ids.html", {"form": MergeIdsForm()})
+        # From a probable pair of the queue, the two public ids come filled in.
+        initial = {name: request.GET.get(name, "")[:20] for name in ("first", "second")}
+        return render(
+            request, "children/duplicates/merge_ids.html", {"form": MergeIdsForm(initial=initial)}
+        )
     ids = MergeIdsForm(request.POST)
     if not ids.is_valid():
         return render(request, "children/duplicates/merge_ids.html", {"form": ids})
@@ -272,6 +371,35 @@ def _held_summary(held: HeldRow) -> dict:
     }
 
 
+def _numbers(child: Child) -> frozenset[str]:
+    return frozenset({child.nhs_number}) if child.nhs_number else frozenset()
+
+
+def _pair_summary(pair: ProbableDuplicate, request: HttpRequest, model) -> dict:
+    """A pair as the queue lists it: each record's public id, and its name unless the record
+    is restricted for the data manager."""
+
+    def shown(child: Child) -> dict:
+        if not access.may_read(viewer=request.user, child=child):
+            return {"public_id": child.public_id, "restricted": True}
+        name = next((n for n in child.names.all() if n.kind == "current"), None)
+        return {
+            "public_id": child.public_id,
+            "restricted": False,
+            "name": f"{name.given_names} {name.family_name}" if name else "Name not recorded",
+            "date_of_birth": child.date_of_birth,
+        }
+
+    grade = model.grade(pair.probability) or "possible"
+    return {
+        "pk": pair.pk,
+        "records": [shown(pair.child_a), shown(pair.child_b)],
+        "grade": grade,
+        "found_at": pair.found_at,
+        "last_found_at": pair.last_found_at,
+    }
+
+
 def _nhs_numbers(held: HeldRow) -> frozenset[str]:
     return frozenset(
         str(row.get("nhs_number") or "").replace(" ", "")
@@ -326,4 +454,5 @@ urlpatterns_duplicates = [
     path("manage/duplicates/", held_rows, name="duplicates"),
     path("manage/duplicates/held/<int:held_id>/", held_row_decide, name="held-row"),
     path("manage/duplicates/merge/", merge, name="merge"),
+    path("manage/duplicates/pairs/<int:pair_id>/", probable_pair, name="probable-pair"),
 ]

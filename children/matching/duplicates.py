@@ -23,7 +23,7 @@ from django.db import connection
 
 from children.identifiers import normalise_postcode
 from children.matching.dates import dob_variants
-from children.matching.keys import first_given_key, name_key, phonetic
+from children.matching.keys import first_given_key, name_key, other_given_keys, phonetic
 from children.matching.model import MatchModel, current_model
 from children.models import Child
 
@@ -63,12 +63,21 @@ def _typed(person: Person, given_names: str, family_name: str):
     )
 
 
-def _typed_names(person: Person) -> list:
-    seen: dict[tuple[str, str], object] = {}
+def _typed_names(person: Person) -> list[tuple[object, bool]]:
+    """The person's names as typed searches, one a (given, family) name, then each middle name
+    as the given name (a child may go by one), each with whether it is a middle name: those
+    are compared with the other record's first given names only, never middle with middle
+    (which twins may share)."""
+    seen: dict[tuple[str, str], tuple[object, bool]] = {}
     for given_names, family_name in person.names:
         typed = _typed(person, given_names or "", family_name or "")
         if typed.family_key:
-            seen.setdefault((typed.family_key, typed.given_key), typed)
+            seen.setdefault((typed.family_key, typed.given_key), (typed, False))
+    for given_names, family_name in person.names:
+        for other in other_given_keys(given_names or ""):
+            typed = _typed(person, other, family_name or "")
+            if typed.family_key:
+                seen.setdefault((typed.family_key, typed.given_key), (typed, True))
     return list(seen.values())
 
 
@@ -177,7 +186,9 @@ def probable_duplicate_ids(
     from children.search import score
 
     model = model or current_model()
-    typed = {key: _typed_names(person) for key, person in people.items()}
+    # The register's rows are first given names: every typed name, middle ones too, is
+    # compared with them.
+    typed = {key: [t for t, _ in _typed_names(person)] for key, person in people.items()}
     indexes = _register_rows([t for names in typed.values() for t in names])
     found: dict[K, list[int]] = {}
     for key, names in typed.items():
@@ -224,26 +235,23 @@ def within(people: Mapping[K, Person], *, model: MatchModel | None = None) -> di
     model = model or current_model()
     order = {key: position for position, key in enumerate(people)}
     typed = {key: _typed_names(person) for key, person in people.items()}
-    index: dict[tuple, list[tuple[K, object]]] = defaultdict(list)
+    index: dict[tuple, list[tuple[K, object, bool]]] = defaultdict(list)
     for key, names in typed.items():
-        for t in names:
-            for day in dob_variants(t.date_of_birth)[0]:
-                index[("date", day)].append((key, t))
-            if t.family_sound and t.given_sound:
-                index[("sounds", t.family_sound, t.given_sound)].append((key, t))
-                index[("sounds", t.given_sound, t.family_sound)].append((key, t))
-            if t.outward_code:
-                for sound in {t.family_sound, t.given_sound} - {""}:
-                    index[("outward", t.outward_code, sound)].append((key, t))
+        for t, middle in names:
+            lookups = _keys_of(t)
+            if t.family_sound and t.given_sound:  # found by its names the wrong way round
+                lookups.append(("sounds", t.given_sound, t.family_sound))
+            for lookup in lookups:
+                index[lookup].append((key, t, middle))
     earlier: dict[K, K] = {}
     for key, names in typed.items():
         if key in earlier:
             continue
-        for t in names:
+        for t, middle in names:
             rivals: dict[K, list] = defaultdict(list)
             for lookup in _keys_of(t):
-                for other, other_typed in index.get(lookup, ()):
-                    if order[other] < order[key]:
+                for other, other_typed, other_middle in index.get(lookup, ()):
+                    if order[other] < order[key] and not (middle and other_middle):
                         rivals[other].append(other_typed)
             for other in sorted(rivals, key=order.get):
                 if _numbers_differ(people[key], people[other]):

@@ -44,6 +44,12 @@ def first_given_key(given_names: str) -> str:
     return parts[0] if parts else ""
 
 
+def other_given_keys(given_names: str) -> tuple[str, ...]:
+    """The keys of the given names after the first ("Eilidh Anne" -> ("anne",)): the middle
+    names a child may go by."""
+    return tuple(fold(given_names).split()[1:])
+
+
 def phonetic(key: str) -> str:
     """NYSIIS code of a name key: most one-letter slips and sound-alike spellings share it."""
     return jellyfish.nysiis(key)[:12] if key else ""

@@ -37,6 +37,8 @@ class MatchModel:
 
     def __init__(self, content: dict) -> None:
         self.version: str = content["version"]
+        # What Splink needs to score pairs with this model (find_duplicates).
+        self.splink_settings: dict = content["splink_settings"]
         prior = content["probability_two_random_records_match"]
         self.prior_weight = math.log2(prior / (1 - prior))
         self.levels: dict[str, tuple[str, ...]] = {}

@@ -33,9 +33,8 @@ from children.matching.keys import name_keys
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = (
-    "unique_id",
-    "cluster",
+# The columns the comparisons read (comparisons_sql), in compared_values' order.
+COMPARED = (
     "family_key",
     "given_key",
     "family_sound",
@@ -52,6 +51,39 @@ COLUMNS = (
     "area",
     "sex",
 )
+COLUMNS = ("unique_id", "cluster", *COMPARED)
+
+
+def compared_values(
+    *,
+    family_key: str,
+    given_key: str,
+    family_sound: str,
+    given_sound: str,
+    born: date,
+    postcode: str,
+    sex: str,
+    alternatives: Sequence[str],
+) -> tuple:
+    """One record's values of COMPARED (missing values as NULL)."""
+    full, sector, outward, area = postcode_parts(postcode) if postcode else ("",) * 4
+    return (
+        family_key or None,
+        given_key or None,
+        family_sound or None,
+        given_sound or None,
+        list(alternatives),
+        born,
+        born.strftime("%Y%m%d"),
+        f"{born.day:02d}",
+        f"{born.month:02d}",
+        f"{born.year:04d}",
+        full or None,
+        sector or None,
+        outward or None,
+        area or None,
+        sex if sex not in ("", "unknown") else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -65,26 +97,16 @@ class Record:
 def record_row(unique_id: int, record: Record) -> tuple:
     d = record.details
     keys = name_keys(given_names=d.given_name, family_name=d.family_name)
-    full, sector, outward, area = postcode_parts(d.postcode) if d.postcode else ("",) * 4
-    born = d.date_of_birth
     return (
         unique_id,
         record.cluster,
-        keys["family_key"] or None,
-        keys["given_key"] or None,
-        keys["family_sound"] or None,
-        keys["given_sound"] or None,
-        sorted(levels.known_alternatives(keys["given_key"])),
-        born,
-        born.strftime("%Y%m%d"),
-        f"{born.day:02d}",
-        f"{born.month:02d}",
-        f"{born.year:04d}",
-        full or None,
-        sector or None,
-        outward or None,
-        area or None,
-        d.sex if d.sex not in ("", "unknown") else None,
+        *compared_values(
+            **keys,
+            born=d.date_of_birth,
+            postcode=d.postcode,
+            sex=d.sex,
+            alternatives=sorted(levels.known_alternatives(keys["given_key"])),
+        ),
     )
 
 
@@ -210,22 +232,43 @@ def comparisons_sql(*, tf_minimum_u_value: float) -> list[dict]:
     ]
 
 
-# Blocking rules for find_duplicates: each an equi-join, named for the error it catches.
+# Blocking rules for find_duplicates: each an equi-join on a few keys (never all pairs of a
+# large group), named for the error it catches. Every rule but the two on the outward code
+# with the date holds a name's sound, so the pairs it brings have a name in common.
 DUPLICATE_BLOCKS = {
-    "same date of birth": "l.dob = r.dob",
+    "same given sound and date of birth (a changed family name)": (
+        "l.given_sound = r.given_sound AND l.dob = r.dob"
+    ),
+    "same family sound and date of birth (a changed given name)": (
+        "l.family_sound = r.family_sound AND l.dob = r.dob"
+    ),
+    "same date of birth and outward code (both names changed, the child still near)": (
+        "l.dob = r.dob AND l.outward = r.outward"
+    ),
     "day and month swapped, same family sound": (
         "l.dob_year = r.dob_year AND l.dob_day = r.dob_month AND l.dob_month = r.dob_day"
         " AND l.family_sound = r.family_sound"
     ),
-    "same family and given sounds, same year": (
+    "same names' sounds, same year (a date with a slip)": (
         "l.family_sound = r.family_sound AND l.given_sound = r.given_sound"
         " AND l.dob_year = r.dob_year"
     ),
+    "same names' sounds, same day and month (the year wrong)": (
+        "l.family_sound = r.family_sound AND l.given_sound = r.given_sound"
+        " AND l.dob_day = r.dob_day AND l.dob_month = r.dob_month"
+    ),
     "names swapped": "l.family_sound = r.given_sound AND l.given_sound = r.family_sound",
-    "same given sound and postcode": "l.given_sound = r.given_sound AND l.postcode = r.postcode",
-    "same family sound and postcode, day and month": (
-        "l.family_sound = r.family_sound AND l.outward = r.outward AND l.dob_day = r.dob_day"
-        " AND l.dob_month = r.dob_month"
+    "same given sound and postcode (a changed family name, the date wrong)": (
+        "l.given_sound = r.given_sound AND l.postcode = r.postcode"
+    ),
+    "same family sound and postcode (a changed given name, the date wrong)": (
+        "l.family_sound = r.family_sound AND l.postcode = r.postcode"
+    ),
+    "same family sound and outward code (the date wrong, the child moved near)": (
+        "l.family_sound = r.family_sound AND l.outward = r.outward"
+    ),
+    "same given sound and outward code (the family name and the date wrong)": (
+        "l.given_sound = r.given_sound AND l.outward = r.outward"
     ),
 }
 

@@ -267,6 +267,13 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("children:merge", "/manage/duplicates/merge/", "GET"): DATA_MANAGERS_ONLY,
     ("children:merge", "/manage/duplicates/merge/", "POST"): DATA_MANAGERS_ONLY,
     ("children:merge", "/manage/duplicates/merge/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    # A pair the register-wide check found (here, none): shielded pairs in
+    # tests/children/test_probable_pairs.py.
+    ("children:probable-pair", "/manage/duplicates/pairs/1/", "GET"): DATA_MANAGERS_NOT_FOUND,
+    ("children:probable-pair", "/manage/duplicates/pairs/1/", "POST"): DATA_MANAGERS_NOT_FOUND,
+    ("children:probable-pair", "/manage/duplicates/pairs/1/", "PUT"): every(
+        NOT_ALLOWED, locked=REDIRECT
+    ),
     # Data managers' lists of their own area.
     ("children:stale-involvements", "/manage/involvements/not-confirmed/", "GET"): every(
         REDIRECT, **{**SIGNED_IN_FORBIDDEN, "data_manager": OK}

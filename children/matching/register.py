@@ -1,0 +1,202 @@
+"""Probable duplicates across the whole register, by the match model, with Splink on DuckDB:
+`manage.py find_duplicates`.
+
+Every name of every child is a record (a child known by a previous family name is compared
+by it too), with the child's date of birth, current postcode and sex; so is each middle name
+as the given name (a child may go by one), compared with other records' first given names
+only (twins may share a middle name). Splink scores the
+pairs that the duplicate blocks (children.matching.training.DUPLICATE_BLOCKS, each an
+equi-join named for the error it catches) bring together, with the model file's m and u
+probabilities, so that a pair scores here as the search would score it; the family names'
+frequencies come from the register being checked. A pair of children is a probable
+duplicate when its best pair of names reaches the model's show threshold, unless:
+
+- the two look like twins or siblings (the family name agrees, the given names differ
+  entirely), as in children.matching.duplicates;
+- both have an NHS number and the numbers differ (two children, never mergeable).
+
+For a national register the same settings run on Spark through Splink's Spark backend
+(README, "Finding a child"); nothing here is DuckDB-specific but the connection.
+"""
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from children.matching import comparisons as levels
+from children.matching.keys import other_given_keys, phonetic
+from children.matching.model import MatchModel
+from children.matching.training import COMPARED, DUPLICATE_BLOCKS, compared_values
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("unique_id", "child_id", "middle", "nhs_number", *COMPARED)
+
+
+@dataclass(frozen=True, slots=True)
+class NameRecord:
+    """One name of one child, as the register holds its keys."""
+
+    name_id: int
+    child_id: int
+    nhs_number: str
+    family_key: str
+    given_key: str
+    family_sound: str
+    given_sound: str
+    date_of_birth: date
+    postcode: str
+    sex: str
+    other_given_keys: tuple[str, ...] = ()  # the middle names
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Two children (lower id first) that are probably one, with the best probability of
+    their names' pairs."""
+
+    child_a: int
+    child_b: int
+    probability: float
+
+
+Progress = Callable[[str], None]
+
+
+def register_name_records(*, chunk: int = 50_000) -> Iterable[NameRecord]:
+    """Every name of every child on the register, with the child's details (one query, read
+    in chunks)."""
+    from django.db import connection
+
+    sql = (
+        "SELECT n.id, n.child_id, coalesce(c.nhs_number, ''), n.family_key, n.given_key,"
+        " n.family_sound, n.given_sound, c.date_of_birth, n.postcode, c.sex, n.given_names"
+        " FROM children_name n JOIN children_child c ON c.id = n.child_id"
+        " ORDER BY n.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk):
+            for *row, given_names in rows:
+                yield NameRecord(*row, other_given_keys=other_given_keys(given_names))
+
+
+# A name's records: the name itself, then one for each middle name as the given name.
+MIDDLE_NAMES_PER_NAME = 15
+
+
+def _variants(r: NameRecord) -> Iterable[tuple[int, bool, str, str]]:
+    """(unique id, whether a middle name, given key, given sound) of each record of a name."""
+    yield r.name_id * (MIDDLE_NAMES_PER_NAME + 1), False, r.given_key, r.given_sound
+    for n, key in enumerate(r.other_given_keys[:MIDDLE_NAMES_PER_NAME], start=1):
+        yield r.name_id * (MIDDLE_NAMES_PER_NAME + 1) + n, True, key, phonetic(key)
+
+
+def _table(records: Iterable[NameRecord]):
+    """The records as an Arrow table of the comparisons' columns."""
+    import pyarrow as pa
+
+    columns: dict[str, list] = {name: [] for name in COLUMNS}
+    alternatives: dict[str, list[str]] = {}
+    for r in records:
+        for unique_id, middle, given_key, given_sound in _variants(r):
+            if given_key not in alternatives:
+                alternatives[given_key] = sorted(levels.known_alternatives(given_key))
+            values = (
+                unique_id,
+                r.child_id,
+                middle,
+                r.nhs_number or None,
+                *compared_values(
+                    family_key=r.family_key,
+                    given_key=given_key,
+                    family_sound=r.family_sound,
+                    given_sound=given_sound,
+                    born=r.date_of_birth,
+                    postcode=r.postcode,
+                    sex=r.sex,
+                    alternatives=alternatives[given_key],
+                ),
+            )
+            for name, value in zip(COLUMNS, values, strict=True):
+                columns[name].append(value)
+    return pa.table(columns)
+
+
+def settings_for(model: MatchModel) -> dict:
+    """Splink's settings from the model file: its m and u, the search's prior (one child
+    against each other child, as a search is), and the duplicate blocks, each between two
+    different children."""
+    settings = copy.deepcopy(model.splink_settings)
+    settings["probability_two_random_records_match"] = 2**model.search_prior / (
+        1 + 2**model.search_prior
+    )
+    settings["blocking_rules_to_generate_predictions"] = [
+        {
+            "blocking_rule": f"{rule} AND l.child_id <> r.child_id AND NOT (l.middle AND r.middle)",
+            "sql_dialect": "duckdb",
+        }
+        for rule in DUPLICATE_BLOCKS.values()
+    ]
+    settings["additional_columns_to_retain"] = ["child_id", "nhs_number"]
+    settings["retain_matching_columns"] = False
+    # The comparison vector (gamma_*) of each pair, for the twins rule.
+    settings["retain_intermediate_calculation_columns"] = True
+    settings.pop("linker_uid", None)
+    return settings
+
+
+def find_pairs(
+    records: Iterable[NameRecord],
+    *,
+    model: MatchModel,
+    progress: Progress = lambda line: None,
+    threads: int | None = None,
+    threshold: float | None = None,
+) -> list[Pair]:
+    """The probable duplicate pairs among the records, best first: those whose probability
+    reaches `threshold` (the model's show threshold unless told, as for a search)."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    started = time.monotonic()
+    table = _table(records)
+    progress(f"{table.num_rows:,} names read in {time.monotonic() - started:.0f} s")
+    connection = duckdb.connect()
+    if threads:
+        connection.execute(f"SET threads = {int(threads)}")
+    connection.register("names_arrow", table)
+    connection.execute("CREATE TABLE names AS SELECT * FROM names_arrow")
+    connection.unregister("names_arrow")
+    del table
+    linker = Linker(DuckDBAPI(connection=connection).register("names"), settings_for(model))
+    scored = time.monotonic()
+    predictions = linker.inference.predict(
+        threshold_match_probability=model.show_at if threshold is None else threshold
+    )
+    progress(f"pairs scored in {time.monotonic() - scored:.0f} s")
+    # The twins rule by the comparisons' levels, which Splink's output gives as their match
+    # weights (mw_*): the given names' "different" weight, with a family name that is
+    # neither "different" nor missing (the null level weighs 0).
+    given_different = model.weights["given_name"][-1]
+    family_different = model.weights["family_name"][-1]
+    # A table Splink named and two floats: nothing from a user.
+    rows = connection.execute(
+        f"""
+        SELECT least(child_id_l, child_id_r) AS a, greatest(child_id_l, child_id_r) AS b,
+               max(match_probability) AS probability
+        FROM {predictions.physical_name}
+        WHERE NOT (abs(mw_given_name - {given_different!r}) < 1e-6
+                   AND abs(mw_family_name - {family_different!r}) >= 1e-6
+                   AND mw_family_name <> 0)
+          AND NOT (nhs_number_l IS NOT NULL AND nhs_number_r IS NOT NULL
+                   AND nhs_number_l <> nhs_number_r)
+        GROUP BY 1, 2
+        ORDER BY probability DESC, a, b
+        """  # noqa: S608
+    ).fetchall()
+    connection.close()
+    return [Pair(child_a=a, child_b=b, probability=p) for a, b, p in rows]
