@@ -6,7 +6,13 @@ recall, precision and time on planted duplicates.
 2. Plants a second record for a share of its children (default 1%), as a second source's
    record of one child differs (children.matching.corruption.second_record: typos, nicknames,
    changed family names, moves, date slips, in the rates real records show), under a new
-   child id and without an NHS number (with one, the import would have attached it).
+   child id and without an NHS number (with one, the import would have attached it), known
+   to an organisation that does not know the first record (the second source), except for
+   a share (--same-organisation, default 10%) that one of the first's organisations sent
+   from another system. Plants twins too (--twins, default 0.8% of children): the same
+   family name, date of birth and postcode, another given name, known to the same
+   organisations as their twin except for a share (--twins-apart, default 10%) known to
+   another one only. Each twin found is a wrong pair.
 3. Runs the same find_pairs that find_duplicates runs, and reports: planted pairs found
    (recall), found pairs that are planted (precision), and the time, beside the time of
    reading the register out of PostgreSQL in the same run (the reference).
@@ -34,7 +40,13 @@ from search import _register_details, environment, setup_django
 TARGETS = {"recall": 0.95, "precision": 0.90, "seconds_at_1m": 600}
 
 
-def planted(records: list, share: float, seed: int) -> tuple[list, set[tuple[int, int]]]:
+# Organisations that are no one else's: one per planted record that needs one.
+_NEW_ORGANISATIONS = itertools.count(-1, -1)
+
+
+def planted(
+    records: list, share: float, seed: int, same_organisation: float
+) -> tuple[list, set[tuple[int, int]]]:
     """Second records for a random share of the children: (the records, the planted pairs)."""
     from children.identifiers import normalise_postcode
     from children.matching.corruption import second_record
@@ -48,6 +60,7 @@ def planted(records: list, share: float, seed: int) -> tuple[list, set[tuple[int
     next_child = max(children) + 1
     next_name = max(r.name_id for r in records) + 1
     sexes = {r.child_id: r.sex for r in records}
+    known_to = {r.child_id: r.known_to for r in records}
     out, pairs = [], set()
     for child_id in chosen:
         if child_id not in details:
@@ -67,6 +80,11 @@ def planted(records: list, share: float, seed: int) -> tuple[list, set[tuple[int
                 postcode=normalise_postcode(second.postcode) if second.postcode else "",
                 sex=second.sex,
                 other_given_keys=other_given_keys(second.middle_names),
+                known_to=(
+                    (rng.choice(known_to[child_id]),)
+                    if known_to.get(child_id) and rng.random() < same_organisation
+                    else (next(_NEW_ORGANISATIONS),)
+                ),
             )
         )
         pairs.add((child_id, next_child))
@@ -75,7 +93,9 @@ def planted(records: list, share: float, seed: int) -> tuple[list, set[tuple[int
     return out, pairs
 
 
-def twins(records: list, share: float, seed: int, first_child: int, first_name: int) -> list:
+def twins(
+    records: list, share: float, apart: float, seed: int, first_child: int, first_name: int
+) -> list:
     """A twin for a random share of the children (about 0.8% of children have one): the same
     family name, date of birth and postcode, another given name, the same sex two times in
     three. Not duplicates: each found is a wrong pair."""
@@ -102,6 +122,7 @@ def twins(records: list, share: float, seed: int, first_child: int, first_name: 
                 given_sound=keys["given_sound"],
                 sex=sex,
                 other_given_keys=(),
+                known_to=(next(_NEW_ORGANISATIONS),) if rng.random() < apart else r.known_to,
             )
         )
     return out
@@ -123,6 +144,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most this many names")
     parser.add_argument("--share", type=float, default=0.01, help="children given a duplicate")
     parser.add_argument("--twins", type=float, default=0.008, help="children given a twin")
+    parser.add_argument(
+        "--same-organisation",
+        type=float,
+        default=0.1,
+        help="second records sent by an organisation that knows the first",
+    )
+    parser.add_argument(
+        "--twins-apart", type=float, default=0.1, help="twins no organisation knows both of"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
@@ -137,10 +167,11 @@ def main() -> None:
     read_started = time.monotonic()
     records = list(itertools.islice(register.register_name_records(), args.limit))
     read_seconds = time.monotonic() - read_started
-    extra, truth = planted(records, args.share, args.seed)
+    extra, truth = planted(records, args.share, args.seed, args.same_organisation)
     twin_records = twins(
         records,
         args.twins,
+        args.twins_apart,
         args.seed,
         first_child=max(r.child_id for r in extra) + 1_000,
         first_name=max(r.name_id for r in extra) + 1_000,

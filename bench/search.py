@@ -425,7 +425,7 @@ def run_selector(queries: list[TypoQuery]) -> dict:
             given_name=query.given_name,
             date_of_birth=query.date_of_birth,
         )
-    times, found, first, too_many, shown = [], 0, 0, 0, 0
+    times, found, first, too_many, shown, asked, then_found = [], 0, 0, 0, 0, 0, 0
     misses: list[TypoQuery] = []
     by_kind: dict[str, list[int]] = {}
     for query in queries:
@@ -444,7 +444,24 @@ def run_selector(queries: list[TypoQuery]) -> dict:
         by_kind.setdefault(query.kind, []).append(hit)
         if not hit:
             misses.append(query)
+            asked += bool(outcome.partial)
+    # A search that is not shown the child but told that records partly match (add a detail):
+    # is the child found once the practitioner adds the postcode?
+    postcodes = {
+        child_id: details.postcode
+        for child_id, details in _register_details([q.child_id for q in misses]).items()
+    }
+    for query in misses:
+        again = find_children(
+            family_name=query.family_name,
+            given_name=query.given_name,
+            date_of_birth=query.date_of_birth,
+            postcode=postcodes.get(query.child_id, ""),
+        )
+        then_found += query.child_id in again.child_ids
     return {
+        "asked_for_a_detail": asked,
+        "found_with_the_postcode": then_found,
         "p50": statistics.median(times),
         "p95": percentile(times, 95),
         "recall": found / len(queries),
@@ -756,6 +773,11 @@ def main() -> None:
     )
     for kind, recall in selector["by_kind"].items():
         print(f"  recall@10 {kind:30} {recall:.3f}")
+    print(
+        f"  of the {len(selector['misses'])} not shown the child, {selector['asked_for_a_detail']}"
+        " were told that records partly match (add a detail); with the postcode added,"
+        f" {selector['found_with_the_postcode']} found the child"
+    )
     if args.show_misses:
         from children.models import Name
 

@@ -11,8 +11,14 @@ probabilities, so that a pair scores here as the search would score it; the fami
 frequencies come from the register being checked. A pair of children is a probable
 duplicate when its best pair of names reaches the model's show threshold, unless:
 
-- the two look like twins or siblings (the family name agrees, the given names differ
-  entirely), as in children.matching.duplicates;
+- the two look like twins or siblings (the family name agrees, the first given names differ
+  entirely, by any pair of the two children's names), as in children.matching.duplicates,
+  and either their recorded sexes differ or an organisation knows both, unless one goes by
+  the other's middle name: twins are known to the same school, GP or social worker, while a
+  second record of one child comes from a source that did not recognise the first. Two
+  twin-looking records that no organisation shares are listed for a data manager to
+  decide (an unrelated given name is what a preferred or anglicised name, or a mistake,
+  looks like); a decision "different children" is never asked again;
 - both have an NHS number and the numbers differ (two children, never mergeable).
 
 For a national register the same settings run on Spark through Splink's Spark backend
@@ -33,7 +39,7 @@ from children.matching.training import COMPARED, DUPLICATE_BLOCKS, compared_valu
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("unique_id", "child_id", "middle", "nhs_number", *COMPARED)
+COLUMNS = ("unique_id", "child_id", "middle", "nhs_number", "known_to", *COMPARED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,7 @@ class NameRecord:
     postcode: str
     sex: str
     other_given_keys: tuple[str, ...] = ()  # the middle names
+    known_to: tuple[int, ...] = ()  # the organisations of the child's involvements
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +74,19 @@ Progress = Callable[[str], None]
 
 
 def register_name_records(*, chunk: int = 50_000) -> Iterable[NameRecord]:
-    """Every name of every child on the register, with the child's details (one query, read
-    in chunks)."""
+    """Every name of every child on the register, with the child's details and the
+    organisations that know the child (two queries, read in chunks)."""
     from django.db import connection
 
+    known_to: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT child_id, organisation_id FROM children_involvement"
+            " ORDER BY child_id, organisation_id"
+        )
+        while rows := cursor.fetchmany(chunk):
+            for child_id, organisation_id in rows:
+                known_to.setdefault(child_id, []).append(organisation_id)
     sql = (
         "SELECT n.id, n.child_id, coalesce(c.nhs_number, ''), n.family_key, n.given_key,"
         " n.family_sound, n.given_sound, c.date_of_birth, n.postcode, c.sex, n.given_names"
@@ -81,7 +97,11 @@ def register_name_records(*, chunk: int = 50_000) -> Iterable[NameRecord]:
         cursor.execute(sql)
         while rows := cursor.fetchmany(chunk):
             for *row, given_names in rows:
-                yield NameRecord(*row, other_given_keys=other_given_keys(given_names))
+                yield NameRecord(
+                    *row,
+                    other_given_keys=other_given_keys(given_names),
+                    known_to=tuple(known_to.get(row[1], ())),
+                )
 
 
 # A name's records: the name itself, then one for each middle name as the given name.
@@ -110,6 +130,7 @@ def _table(records: Iterable[NameRecord]):
                 r.child_id,
                 middle,
                 r.nhs_number or None,
+                list(r.known_to),
                 *compared_values(
                     family_key=r.family_key,
                     given_key=given_key,
@@ -123,7 +144,8 @@ def _table(records: Iterable[NameRecord]):
             )
             for name, value in zip(COLUMNS, values, strict=True):
                 columns[name].append(value)
-    return pa.table(columns)
+    known_to = pa.array(columns.pop("known_to"), type=pa.list_(pa.int64()))
+    return pa.table({**columns, "known_to": known_to})
 
 
 def settings_for(model: MatchModel) -> dict:
@@ -141,7 +163,7 @@ def settings_for(model: MatchModel) -> dict:
         }
         for rule in DUPLICATE_BLOCKS.values()
     ]
-    settings["additional_columns_to_retain"] = ["child_id", "nhs_number"]
+    settings["additional_columns_to_retain"] = ["child_id", "middle", "nhs_number", "known_to"]
     settings["retain_matching_columns"] = False
     # The comparison vector (gamma_*) of each pair, for the twins rule.
     settings["retain_intermediate_calculation_columns"] = True
@@ -178,23 +200,39 @@ def find_pairs(
         threshold_match_probability=model.show_at if threshold is None else threshold
     )
     progress(f"pairs scored in {time.monotonic() - scored:.0f} s")
+
+    # Two children are twins to the rule when any pair of their names (first given names,
+    # not middle ones) is: a previous family name must not make a pair of twins look like
+    # one child who changed both names.
     # The twins rule by the comparisons' levels, which Splink's output gives as their match
-    # weights (mw_*): the given names' "different" weight, with a family name that is
-    # neither "different" nor missing (the null level weighs 0).
-    given_different = model.weights["given_name"][-1]
-    family_different = model.weights["family_name"][-1]
-    # A table Splink named and two floats: nothing from a user.
+    # weights (mw_*): a family name that is neither "different" nor missing (the null level
+    # weighs 0), given names "different", and either an organisation that knows both
+    # children (a second record of one child comes from a source that did not recognise the
+    # first) or sexes recorded different (one child's record rarely has both its given name
+    # and its sex wrong).
+    def level(comparison: str, label: str) -> str:
+        weight = model.weights[comparison][levels.COMPARISONS[comparison].index(label)]
+        return f"abs(mw_{comparison} - {weight!r}) < 1e-6"
+
+    shared = "list_has_any(known_to_l, known_to_r)"
+    twins = (
+        f"(NOT middle_l AND NOT middle_r"
+        f" AND NOT {level('family_name', 'different')} AND mw_family_name <> 0"
+        f" AND {level('given_name', 'different')}"
+        f" AND ({shared} OR {level('sex', 'different')}))"
+    )
+    # ...unless one goes by the other's middle name.
+    goes_by_a_middle_name = f"((middle_l OR middle_r) AND {level('given_name', 'exact')})"
+    # A table Splink named and the model's floats: nothing from a user.
     rows = connection.execute(
         f"""
         SELECT least(child_id_l, child_id_r) AS a, greatest(child_id_l, child_id_r) AS b,
                max(match_probability) AS probability
         FROM {predictions.physical_name}
-        WHERE NOT (abs(mw_given_name - {given_different!r}) < 1e-6
-                   AND abs(mw_family_name - {family_different!r}) >= 1e-6
-                   AND mw_family_name <> 0)
-          AND NOT (nhs_number_l IS NOT NULL AND nhs_number_r IS NOT NULL
+        WHERE NOT (nhs_number_l IS NOT NULL AND nhs_number_r IS NOT NULL
                    AND nhs_number_l <> nhs_number_r)
         GROUP BY 1, 2
+        HAVING NOT (bool_or({twins}) AND NOT bool_or({goes_by_a_middle_name}))
         ORDER BY probability DESC, a, b
         """  # noqa: S608
     ).fetchall()

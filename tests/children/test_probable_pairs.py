@@ -14,10 +14,10 @@ from accounts.models import Role
 from audit.models import Action
 from children.duplicates import probable_pairs_store
 from children.matching.model import current_model
-from children.models import Child, Name, NameKind, ProbableDuplicate
+from children.models import Child, Involvement, Name, NameKind, ProbableDuplicate, Service
 from children.services import child_shield
 from tests.audit.helpers import events, last_event
-from tests.factories import make_area, make_child, make_user
+from tests.factories import make_area, make_child, make_partner, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +96,51 @@ def test_a_middle_name_the_child_goes_by_pairs_with_the_first_given_name(camden)
 def test_twins_are_not_paired_even_when_they_share_a_middle_name(camden):
     make_child(area=camden, date_of_birth=BORN, given_names="Amelia Rose", family_name="Okafor")
     make_child(area=camden, date_of_birth=BORN, given_names="Kemi Rose", family_name="Okafor")
+    find()
+    assert pairs() == set()
+
+
+def test_twin_looking_records_that_no_organisation_shares_are_paired_for_a_decision(camden):
+    # A school's record and a GP practice's record of one child who goes by another name
+    # look like twins, but twins are known to the same services: these are listed.
+    school = make_partner(area=camden, name="Camden Primary")
+    practice = make_partner(area=camden, name="Camden Health Centre")
+    first = make_child(
+        area=camden,
+        organisation=school,
+        date_of_birth=BORN,
+        given_names="Oluwaseun",
+        family_name="Adeyemi",
+    )
+    second = make_child(
+        area=camden,
+        organisation=practice,
+        date_of_birth=BORN,
+        given_names="Grace",
+        family_name="Adeyemi",
+    )
+    find()
+    assert pairs() == {frozenset((first.pk, second.pk))}
+    # Once the school knows the second record too, the two are twins to the rule.
+    Involvement.objects.create(
+        child=second,
+        service=Service.objects.get(code="gp"),
+        organisation=school,
+        started_on=date(2020, 9, 1),
+    )
+    ProbableDuplicate.objects.all().delete()
+    find()
+    assert pairs() == set()
+
+
+def test_a_previous_family_name_does_not_make_twins_look_like_one_child(camden):
+    # "Tobias Reed" against "Arvydas Hall" differs in both names, yet the same day and
+    # address would pair them: the twins rule holds for the two children, by any names.
+    first = make_child(area=camden, date_of_birth=BORN, given_names="Tobias", family_name="Hall")
+    Name.objects.create(
+        child=first, kind=NameKind.PREVIOUS, given_names="Tobias", family_name="Reed"
+    )
+    make_child(area=camden, date_of_birth=BORN, given_names="Arvydas", family_name="Hall")
     find()
     assert pairs() == set()
 
