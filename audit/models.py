@@ -30,6 +30,9 @@ class Action(models.TextChoices):
     RECORD_VIEW = "record_view", "Record view"
     ACCESS_DENIED = "access_denied", "Access denied"
     RATE_LIMITED = "rate_limited", "Rate limited"
+    # The user's latest results shown again ("Back to results"): a view of what the search
+    # showed, not a new lookup (not counted in LOOKUPS_PER_HOUR).
+    RESULTS_VIEW = "results_view", "Search results viewed again"
     # Sign-in
     SIGN_IN = "sign_in", "Sign in"
     SIGN_IN_FAILED = "sign_in_failed", "Sign in failed"

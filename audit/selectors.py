@@ -101,6 +101,38 @@ def latest_search_results(*, user_id: int) -> list[str]:
     return list(children or [])
 
 
+@dataclass(frozen=True)
+class LatestSearch:
+    occurred_at: datetime
+    sequence: int
+    criteria: dict
+    public_ids: list[str]
+    outcome: str
+    detail: dict
+
+
+def latest_search(*, user_id: int, since: datetime) -> LatestSearch | None:
+    """The user's latest search, if it was made since `since`: what was asked and what it
+    showed, as the trail holds it."""
+    found = (
+        AuditEvent.objects.filter(actor_id=user_id, action=Action.SEARCH)
+        .order_by("-occurred_at", "-sequence")
+        .values_list("occurred_at", "sequence", "criteria", "children", "outcome", "detail")
+        .first()
+    )
+    if found is None or found[0] < since:
+        return None
+    occurred_at, sequence, criteria, children, outcome, detail = found
+    return LatestSearch(
+        occurred_at=occurred_at,
+        sequence=sequence,
+        criteria=dict(criteria or {}),
+        public_ids=list(children or []),
+        outcome=outcome,
+        detail=dict(detail or {}),
+    )
+
+
 LOOKUPS = (Action.SEARCH, Action.RECORD_VIEW)
 _LOOKUPS_SQL = (
     "SELECT COUNT(*) FROM (SELECT 1 FROM audit_auditevent WHERE actor_id = %s"

@@ -7,6 +7,7 @@ app_name = "children"
 
 urlpatterns = [
     path("search/", views.search, name="search"),
+    path("search/results/", views.results, name="results"),
     path("children/<str:public_id>/", views.record_view, name="record"),
     path("api/v1/involvements", api.involvements, name="api-involvements"),
     # Data managers (their area's records) and LA admins (shielding).

@@ -4,6 +4,9 @@ Every lookup runs under audit.lookup.audited_lookup: the read and its audit
 event commit together, and the page renders only afterwards.
 """
 
+from dataclasses import replace
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -17,6 +20,7 @@ from accounts.capabilities import Capability, has_capability
 from accounts.decorators import requires
 from audit.lookup import audited_lookup
 from audit.models import Action
+from audit.selectors import LatestSearch, latest_search
 from audit.services import record
 from children import access, selectors
 from children.duplicates import merged_into
@@ -67,8 +71,17 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
         criteria=form.criteria(),
         result_count=len(results),
         outcome="too_many" if outcome.too_many else "allowed",
-        # Which model ranked the results, so that a past search can be explained.
-        detail={"match_model": outcome.model_version},
+        # Which model ranked the results, and how each agreed, so that a past search can be
+        # explained (and its results shown again by "Back to results").
+        detail={
+            "match_model": outcome.model_version,
+            "shown": {
+                result.public_id: {"grade": result.grade, "agreement": result.agreement}
+                for result in results
+                if not result.restricted_contact
+            },
+            "partial": bool(outcome.partial) and not results,
+        },
     )
     return TemplateResponse(
         request,
@@ -82,6 +95,73 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
             "max_results": MAX_RESULTS,
         },
     )
+
+
+@require_safe
+@requires(Capability.SEARCH_CHILDREN)
+def results(request: HttpRequest) -> HttpResponse:
+    """ "Back to results": the user's latest search results again, for RESULTS_KEPT_MINUTES,
+    read from the trail (the children that search showed, as they are now) and audited as a
+    view of results, not a new lookup. The browser's back button comes here too (the results
+    page puts this address in the history)."""
+    since = timezone.now() - timedelta(minutes=settings.RESULTS_KEPT_MINUTES)
+    latest = latest_search(user_id=request.user.pk, since=since)
+    if latest is None:
+        # Nothing about a child is shown: the form, and why the results are not there.
+        return render(
+            request,
+            "children/search.html",
+            {"form": SearchForm(), "results_gone": True, "minutes": settings.RESULTS_KEPT_MINUTES},
+        )
+    return _show_results_again(request, latest)
+
+
+@audited_lookup
+def _show_results_again(request: HttpRequest, latest: LatestSearch) -> HttpResponse:
+    public_ids = [merged_into(public_id) or public_id for public_id in latest.public_ids]
+    ids = dict(Child.objects.filter(public_id__in=public_ids).values_list("public_id", "pk"))
+    shown = latest.detail.get("shown", {})
+    results = [
+        result
+        if result.restricted_contact or result.public_id not in shown
+        else replace(
+            result,
+            grade=shown[result.public_id]["grade"],
+            agreement=tuple(tuple(pair) for pair in shown[result.public_id]["agreement"]),
+        )
+        for result in selectors.search_results(
+            child_ids=list(dict.fromkeys(ids[p] for p in public_ids if p in ids)),
+            viewer=request.user,
+        )
+    ]
+    record(
+        request=request,
+        action=Action.RESULTS_VIEW,
+        children=[result.public_id for result in results],
+        detail={"search": latest.sequence},
+    )
+    return TemplateResponse(
+        request,
+        "children/search.html",
+        {
+            "form": SearchForm(initial=_initial(latest.criteria)),
+            "searched": True,
+            "searched_at": latest.occurred_at,
+            "results": results,
+            "too_many": latest.outcome == "too_many",
+            "partial": latest.detail.get("partial", False),
+            "max_results": MAX_RESULTS,
+        },
+    )
+
+
+def _initial(criteria: dict) -> dict:
+    """The search form as the user filled it in, from the trail's record of what was asked."""
+    initial = {key: value for key, value in criteria.items() if key != "date_of_birth"}
+    if criteria.get("date_of_birth"):
+        year, month, day = criteria["date_of_birth"].split("-")
+        initial.update(dob_day=str(int(day)), dob_month=str(int(month)), dob_year=year)
+    return initial
 
 
 @require_http_methods(["GET", "POST"])

@@ -288,6 +288,9 @@ RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=12)
 
 # Anti-harvesting: searches plus record views one user may make in an hour.
 LOOKUPS_PER_HOUR = env.int("LOOKUPS_PER_HOUR", default=60)
+# How long "Back to results" shows the user's latest search results again (read from the
+# trail, not a new lookup).
+RESULTS_KEPT_MINUTES = env.int("RESULTS_KEPT_MINUTES", default=30)
 # An open involvement its source has not confirmed for this long is shown as
 # "not confirmed since <date>" and listed for the area's data managers.
 STALE_AFTER_MONTHS = env.int("STALE_AFTER_MONTHS", default=6)

@@ -97,3 +97,37 @@ def test_data_manager_lists_involvements_not_confirmed(page, child):
     page.wait_for_selector("h1:has-text('Involvements not confirmed since')")
     assert "Maisie Wojcikowska" in page.locator("table").inner_text()
     assert_accessible(page)
+
+
+def test_going_back_from_a_record_shows_the_results_again(page, child):
+    sign_in(page, "practitioner@westminster.demo.example")
+    page.goto(page.base_url + "/search/")
+    page.get_by_label("Family name").fill("Wojcikowska")
+    page.get_by_label("Given name").fill("Maisie")
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Month").fill("9")
+    page.get_by_label("Year").fill("2017")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_selector("h2:has-text('Search results')")
+    page.get_by_role("link", name="Maisie Wojcikowska").click()
+    page.wait_for_selector("h1:has-text('Why do you need to see this child')")
+
+    # The browser's back button: the results again, not "confirm form resubmission".
+    page.go_back()
+    page.wait_for_selector("h2:has-text('Search results')")
+    assert "/search/results/" in page.url
+    assert page.get_by_role("link", name="Maisie Wojcikowska").is_visible()
+    assert page.get_by_label("Family name").input_value() == "Wojcikowska"
+    assert_accessible(page)
+
+    # The record, then "Back to results".
+    page.get_by_role("link", name="Maisie Wojcikowska").click()
+    page.get_by_label("Assessment").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("h2:has-text('Working with the child now')")
+    page.get_by_role("link", name="Back to results").click()
+    page.wait_for_selector("h2:has-text('Search results')")
+    assert page.get_by_role("link", name="Maisie Wojcikowska").is_visible()
+    assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "results-again.png"), full_page=True)

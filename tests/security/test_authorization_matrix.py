@@ -219,6 +219,9 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("children:search", "/search/", "GET"): SEARCHERS_ONLY,
     ("children:search", "/search/", "POST"): SEARCHERS_ONLY,
     ("children:search", "/search/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    # The latest results again (none here: the form and "no results from the last ...").
+    ("children:results", "/search/results/", "GET"): SEARCHERS_ONLY,
+    ("children:results", "/search/results/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     ("children:record", RECORD, "GET"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "POST"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "DELETE"): every(NOT_ALLOWED, locked=REDIRECT),
