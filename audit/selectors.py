@@ -140,6 +140,15 @@ _LOOKUPS_SQL = (
 )
 
 
+def lookup_times_since(*, user_id: int, since: datetime) -> list[datetime]:
+    """When the user's searches and record views since `since` were made, oldest first."""
+    return list(
+        AuditEvent.objects.filter(actor_id=user_id, occurred_at__gte=since, action__in=LOOKUPS)
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+    )
+
+
 def lookups_since(*, user_id: int, since: datetime, limit: int) -> int:
     """How many searches and record views the user has made since `since`, counted up to
     `limit` (the index on actor and time makes this a short range scan)."""

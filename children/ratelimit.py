@@ -12,14 +12,14 @@ user counts it; SQLite's write lock, taken when the transaction begins (IMMEDIAT
 does the same. Without it, 30 concurrent requests of one user all counted 59.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from audit.selectors import lookups_since
+from audit.selectors import lookup_times_since, lookups_since
 
 WINDOW = timedelta(hours=1)
 # The first key of pg_advisory_xact_lock(int, int) for "one user's lookups"; the second is
@@ -44,3 +44,17 @@ def lookup_allowed(*, user: User) -> bool:
             # the lock committed, and a statement's snapshot is taken when it starts.
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [USER_LOOKUPS_LOCK, user.pk])
     return lookups_since(user_id=user.pk, since=timezone.now() - WINDOW, limit=limit) < limit
+
+
+def next_lookup_at(*, user: User) -> datetime | None:
+    """When the user may make their next lookup: once enough of the last hour's lookups are
+    more than an hour old to bring the count under the limit (the window slides). None when
+    the limit allows no lookups at all."""
+    if settings.LOOKUPS_PER_HOUR <= 0:
+        return None
+    now = timezone.now()
+    times = lookup_times_since(user_id=user.pk, since=now - WINDOW)
+    over = len(times) - settings.LOOKUPS_PER_HOUR
+    if over < 0:
+        return now
+    return times[over] + WINDOW

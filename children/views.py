@@ -27,7 +27,7 @@ from children.duplicates import merged_into
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
 from children.models import Child
-from children.ratelimit import lookup_allowed
+from children.ratelimit import lookup_allowed, next_lookup_at
 from children.search import MAX_RESULTS, find_children
 
 
@@ -250,10 +250,18 @@ def rate_limited(request: HttpRequest, *, criteria=None, children=()) -> HttpRes
         criteria=criteria,
         outcome="denied",
     )
+    area = access.area_of(request.user)
+    next_at = next_lookup_at(user=request.user)
     return TemplateResponse(
         request,
         "children/rate_limited.html",
-        {"limit": settings.LOOKUPS_PER_HOUR},
+        {
+            "limit": settings.LOOKUPS_PER_HOUR,
+            "next_at": timezone.localtime(next_at) if next_at else None,
+            "today": timezone.localdate(),
+            "area": area,
+            "emergency": area.safeguarding_contact if area else "",
+        },
         status=429,
     )
 
