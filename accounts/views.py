@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from accounts.capabilities import Capability, has_capability
 from accounts.forms import SignInForm
 
 
@@ -15,6 +16,13 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        """Where a sign-in leads without a ?next=: users who search land on the search page
+        (what they came for), everyone else on Home."""
+        if has_capability(self.request.user, Capability.SEARCH_CHILDREN):
+            return reverse("children:search")
+        return super().get_default_redirect_url()
 
     def get_success_url(self) -> str:
         url = super().get_success_url()

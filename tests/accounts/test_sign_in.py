@@ -34,8 +34,9 @@ def test_correct_password_signs_in_and_rotates_the_session_key(client):
     before = client.session.session_key
     response = sign_in(client, "sam@example.org", PASSWORD)
     assert response.status_code == 302
-    # Then the second step (two-factor sign-in), and home after it.
-    assert response.url == reverse("two-factor") + "?next=%2F"
+    # Then the second step (two-factor sign-in), and the search page after it: what a
+    # practitioner signs in for.
+    assert response.url == reverse("two-factor") + "?next=%2Fsearch%2F"
     assert int(client.session[SESSION_KEY]) == user.pk
     assert client.session.session_key != before
 
@@ -210,11 +211,41 @@ def test_sign_out_needs_a_post_and_ends_the_session_on_the_server(client):
     assert not Session.objects.filter(session_key=key).exists()
 
 
-def test_signed_in_user_visiting_sign_in_goes_home(client):
+def test_signed_in_user_visiting_sign_in_goes_where_they_would_land(client):
     client.force_login(make_user())
     response = client.get(LOGIN)
     assert response.status_code == 302
-    assert response.url == reverse("home")
+    assert response.url == reverse("children:search")
+
+
+@pytest.mark.parametrize(
+    ("role", "lands_on"),
+    [
+        (Role.PRACTITIONER, "/search/"),
+        (Role.DATA_MANAGER, "/search/"),
+        (Role.LA_ADMIN, "/"),
+        (Role.AUDITOR, "/"),
+    ],
+)
+def test_users_who_search_land_on_the_search_page_and_others_on_home(
+    client, settings, role, lands_on
+):
+    settings.REQUIRE_MFA = False
+    make_user(role=role, email="sam@example.org", organisation=make_area())
+    response = sign_in(client, "sam@example.org", PASSWORD)
+    assert response.status_code == 302 and response.url == lands_on
+
+
+def test_a_next_address_still_wins(client, settings):
+    settings.REQUIRE_MFA = False
+    make_user(email="sam@example.org")
+    response = sign_in(client, "sam@example.org", PASSWORD + "", **{})
+    assert response.url == "/search/"
+    client.post("/accounts/logout/")
+    response = client.post(
+        LOGIN + "?next=/notices/", {"username": "sam@example.org", "password": PASSWORD}
+    )
+    assert response.url == "/notices/"
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ def test_without_require_mfa_a_password_is_enough(practitioner, settings):
     response = client.post(
         "/accounts/login/", {"username": practitioner.username, "password": PASSWORD}
     )
-    assert response["Location"] == "/"
+    assert response["Location"] == "/search/"  # a practitioner lands on the search page
     assert client.get("/search/").status_code == 200
 
 

@@ -95,7 +95,12 @@ def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("Email address").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
+
+
+def wait_for_landing(page) -> None:
+    """Signed in: users who search land on the search page, everyone else on Home."""
+    page.wait_for_url(lambda url: url in (page.base_url + "/", page.base_url + "/search/"))
 
 
 def set_up_with_link(page, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -111,7 +116,7 @@ def set_up_with_link(page, username: str, password: str = DEMO_PASSWORD) -> None
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Continue").click()
     enrol_authenticator(page)
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
 
 
 def enrol_authenticator(page) -> None:

@@ -24,6 +24,7 @@ def fill_date(page, legend: str, day: str, month: str, year: str) -> None:
 
 def test_a_child_added_and_moved_is_seen_by_the_new_area(page, demo):
     sign_in(page, "data-manager@westminster.demo.example")
+    page.get_by_role("link", name="Home").click()
     page.get_by_role("link", name="Add a child").click()
     page.wait_for_selector("h1:has-text('Add a child')")
     assert_accessible(page)

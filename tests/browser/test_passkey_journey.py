@@ -13,7 +13,7 @@ from accounts.models import Role, User
 from accounts.services import user_invite
 from audit.models import Action
 from tests.audit.helpers import events
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, wait_for_landing
 from tests.factories import PASSWORD, make_area, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,7 +108,7 @@ def test_a_new_user_sets_up_a_passkey_and_signs_in_with_it(page, newcomer):
         .exists()
     )
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
     page.goto(page.base_url + "/search/")
     page.wait_for_selector("h1:has-text('Find a child')")
 
@@ -181,7 +181,7 @@ def set_up_a_passkey_with_a_link(page, user) -> None:
     page.get_by_role("button", name="Set up a passkey").click()
     page.wait_for_selector("h2:has-text('Your backup codes')")
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
 
 
 def remove(page, authenticator_id: str) -> None:

@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from signposting.management.commands.seed_demo import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, wait_for_landing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def test_practitioner_signs_in_and_out(page, demo_data):
     page.get_by_label("Email address").fill("practitioner@westminster.demo.example")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
     header = page.locator("header")
     assert demo_data.get_full_name() in header.inner_text()
     assert "Westminster" in header.inner_text()
@@ -71,7 +71,7 @@ def test_auditor_sees_the_sign_in_in_the_audit_trail(page, demo_data):
     page.get_by_label("Email address").fill("auditor@westminster.demo.example")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
     page.get_by_role("link", name="Audit trail", exact=True).click()
     page.wait_for_selector("h1:has-text('Audit trail')")
     assert_accessible(page)

@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     enrol_authenticator,
     set_up_with_link,
     sign_in,
+    wait_for_landing,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -144,7 +145,7 @@ def test_an_la_admin_invites_a_practitioner_who_sets_a_password_and_signs_in(pag
     page.get_by_role("button", name="Set password").click()
     # In one go: the password, then the second factor.
     enrol_authenticator(page)
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
     page.get_by_role("link", name="Find a child", exact=True).first.click()
     page.wait_for_url("**/search/")
     page.get_by_label("Family name").fill("Nobody-On-The-Register")
@@ -169,7 +170,7 @@ def test_an_la_admin_invites_a_practitioner_who_sets_a_password_and_signs_in(pag
     later = pyotp.TOTP(base64.b32encode(device.bin_key).decode()).at(time.time() + 30)
     page.get_by_label("Enter the code from your authenticator app").fill(later)
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(page.base_url + "/")
+    wait_for_landing(page)
     page.goto(link)
     assert "This link no longer works" in page.locator("main").inner_text()
     assert_accessible(page)
