@@ -7,11 +7,12 @@ from django import forms
 from django.db import models
 from django.utils import timezone
 
-from children.identifiers import normalise_nhs_number, normalise_postcode
+from children.identifiers import normalise_nhs_number, normalise_postcode, validate_postcode
 from children.matching import name_key
 from children.models import Sex
 
 MAX_NAME = 100
+NOT_KNOWN = "not_known"
 
 
 def _text(label: str, *, max_length: int = MAX_NAME, **attrs) -> forms.CharField:
@@ -26,8 +27,10 @@ def _text(label: str, *, max_length: int = MAX_NAME, **attrs) -> forms.CharField
 
 
 class SearchForm(forms.Form):
-    """What a practitioner knows about the child. Enough of it, or no search."""
+    """What a practitioner knows about the child. Enough of it, or no search. The fields are
+    in the page's order, so that the error summary lists them in that order too."""
 
+    nhs_number = _text("NHS number", max_length=14, inputmode="numeric")
     family_name = _text("Family name")
     given_name = _text("Given name")
     dob_day = forms.CharField(required=False, max_length=2, label="Day")
@@ -37,11 +40,12 @@ class SearchForm(forms.Form):
     sex = forms.ChoiceField(
         label="Sex",
         required=False,
-        choices=[("", "Not known"), *Sex.choices[:3]],
+        # "Not known" has a value of its own, so that no option is chosen until the user
+        # chooses one (GOV.UK: never pre-select a radio); none chosen means not known too.
+        choices=[*Sex.choices[:3], (NOT_KNOWN, "Not known")],
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": "Select the child's sex, or Not known"},
     )
-    nhs_number = _text("NHS number", max_length=14, inputmode="numeric")
 
     MINIMUM = (
         "Enter the NHS number, or the family name and date of birth, or the family name, "
@@ -54,14 +58,17 @@ class SearchForm(forms.Form):
             raise forms.ValidationError("NHS number must be 10 digits")
         return value
 
+    def clean_sex(self) -> str:
+        value = self.cleaned_data["sex"]
+        return "" if value == NOT_KNOWN else value
+
     def clean_postcode(self) -> str:
         value = self.cleaned_data["postcode"]
         if not value:
             return ""
-        normal = normalise_postcode(value)
-        if not (5 <= len(normal) <= 8 and normal.replace(" ", "").isalnum()):
-            raise forms.ValidationError("Enter a real postcode, like SW1A 1AA")
-        return normal
+        # The UK format (children.identifiers, as imports check it): "SW1A 1AA", "M1 1AE".
+        validate_postcode(value)
+        return normalise_postcode(value)
 
     def clean(self):
         cleaned = super().clean()
@@ -144,7 +151,6 @@ class ReasonForm(forms.Form):
     )
     details = forms.CharField(
         label="Give the reason",
-        help_text="Needed if you chose Other reason; you can add detail to any reason",
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -199,6 +199,12 @@ def child_for_viewer(*, public_id: str, viewer: User) -> Child | None:
     return Child.objects.select_related("shielded_by").filter(public_id=public_id).first()
 
 
+def current_name(*, child: Child) -> str:
+    """The child's current name, as a search result shows it ("" if none is recorded)."""
+    name = child.names.filter(kind=NameKind.CURRENT).first()
+    return f"{name.given_names} {name.family_name}".strip() if name else ""
+
+
 def child_record(*, child: Child, viewer: User) -> ChildRecord:
     """Everything a practitioner may see of one child, sensitive services masked."""
     names = list(child.names.order_by("kind", "-used_until", "pk"))

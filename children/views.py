@@ -187,10 +187,19 @@ def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
         return _refuse(request, public_id, decision.why, contact=decision.contact)
     if request.method == "GET":
         # The question only: nothing about the child is shown until a reason is given.
-        return render(
-            request, "children/reason.html", {"form": ReasonForm(), "public_id": public_id}
-        )
+        return render(request, "children/reason.html", _reason_page(child, ReasonForm()))
     return _open_record(request, child)
+
+
+def _reason_page(child: Child, form: ReasonForm) -> dict:
+    """The question, and whose record it is: the name and date of birth the user's search
+    result showed, nothing more."""
+    return {
+        "form": form,
+        "public_id": child.public_id,
+        "child_name": selectors.current_name(child=child),
+        "child_born": child.date_of_birth,
+    }
 
 
 @audited_lookup
@@ -199,9 +208,7 @@ def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         record(request=request, action=Action.ACCESS_DENIED, children=[child], outcome="no_reason")
-        return TemplateResponse(
-            request, "children/reason.html", {"form": form, "public_id": public_id}
-        )
+        return TemplateResponse(request, "children/reason.html", _reason_page(child, form))
     if not lookup_allowed(user=request.user):
         return rate_limited(request, children=[public_id])
     child_record = selectors.child_record(child=child, viewer=request.user)

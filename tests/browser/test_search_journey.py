@@ -57,10 +57,19 @@ def test_practitioner_finds_a_child_and_an_auditor_sees_the_view(page, child):
 
     page.get_by_role("link", name="Maisie Wojcikowska").click()
     page.wait_for_selector("h1:has-text('Why do you need to see this child')")
-    assert "Wojcikowska" not in page.content()
+    # Whose record it is, and nothing of the record yet.
+    assert "Maisie Wojcikowska, born 14 September 2017" in page.content()
+    assert "Working with the child now" not in page.content()
     assert_accessible(page)
     page.get_by_role("button", name="Continue to the record").click()
     assert "Select why you need" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
+    # "Give the reason" shows only once "Other reason" is chosen.
+    assert not page.get_by_label("Give the reason").is_visible()
+    page.get_by_label("Other reason").check()
+    assert page.get_by_label("Give the reason").is_visible()
+    page.get_by_label("Assessment").check()
+    assert not page.get_by_label("Give the reason").is_visible()
     assert_accessible(page)
 
     page.get_by_label("Assessment").check()

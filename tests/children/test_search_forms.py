@@ -55,7 +55,7 @@ def test_too_little_is_refused_with_the_rule(data):
             "real date",
         ),
         ({"family_name": "A", "dob_day": "1", "dob_year": "2015"}, "dob_day", "include a month"),
-        ({"family_name": "A", "given_name": "B", "postcode": "!!!"}, "postcode", "real postcode"),
+        ({"family_name": "A", "given_name": "B", "postcode": "!!!"}, "postcode", "UK postcode"),
         ({"family_name": "x" * 101, "nhs_number": "9434765919"}, "family_name", "100 characters"),
     ],
 )

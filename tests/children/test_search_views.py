@@ -232,7 +232,10 @@ def test_choosing_a_result_asks_why_and_shows_nothing_of_the_child_yet(client, p
         "Other reason",
     ):
         assert reason in html
-    assert "Keira" not in html and "020 7946 0001" not in html
+    # Whose record it is, as the search result showed it (issue 15), and nothing of the
+    # record itself: no one working with the child, no phone.
+    assert "Keira Fitzgerald, born 21 June 2014" in html
+    assert "020 7946 0001" not in html and "Working with the child now" not in html
     assert events().count() == before
 
 
@@ -242,7 +245,8 @@ def test_no_reason_no_record_and_the_attempt_is_recorded(client, practitioner, c
     html = response.content.decode()
     assert "govuk-error-summary" in html
     assert "Select why you need to see this child" in html
-    assert "Keira" not in html
+    assert "Keira Fitzgerald, born 21 June 2014" in html  # whose record, as asked before
+    assert "Working with the child now" not in html
     event = last_event()
     assert (event.action, event.outcome, event.children) == (
         Action.ACCESS_DENIED,
