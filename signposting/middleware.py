@@ -1,5 +1,6 @@
 """Cross-cutting request handling: request ids, session lifetime, caching of signed-in pages."""
 
+import logging
 import re
 import time
 import uuid
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.contrib.auth import logout
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -17,6 +19,7 @@ from signposting.client_ip import client_ip
 from signposting.proxies import note_untrusted_forwarding
 
 Handler = Callable[[HttpRequest], HttpResponse]
+logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 SESSION_STARTED_KEY = "signposting_started_at"
@@ -38,6 +41,37 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class ErrorPagesMiddleware:
+    """Every error a person sees is a GOV.UK page with the request id to quote: Django's
+    bare 405 (require_http_methods answers with an empty body) gets the service's page, and
+    a database that cannot be reached gets a 503 page that needs none of it. The API's
+    answers are left as they are (described JSON)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not response.content
+            and not request.path.startswith("/api/")
+        ):
+            from signposting.views import method_not_allowed
+
+            return method_not_allowed(request, response.get("Allow", ""))
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        unavailable = isinstance(exception, OperationalError | InterfaceError)
+        if unavailable and not request.path.startswith("/api/"):
+            logger.exception("database unavailable", extra={"request_id": request.request_id})
+            from signposting.views import service_unavailable
+
+            return service_unavailable(request)
+        return None
 
 
 class SessionLifetimeMiddleware:

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside CSP's (its pages carry the nonce) and the request id's (they quote it).
+    "signposting.middleware.ErrorPagesMiddleware",
     "signposting.middleware.TrustedProxyAuditlogMiddleware",
     # Last, so that a lockout answers before any view runs.
     "axes.middleware.AxesMiddleware",

@@ -1,8 +1,9 @@
 """Top-level pages: the start page, health check and error pages."""
 
 import logging
+import sys
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -52,12 +53,39 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return render(request, "errors/404.html", status=404)
 
 
+SERVICE_NAME = "Find who's working with a child"
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # Rendered without a RequestContext on purpose: the failure may lie in
-    # whatever a context processor would need.
+    # whatever a context processor would need. A database that cannot be reached (even
+    # before any view ran: the session, the user) is a 503: it will pass.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return service_unavailable(request)
     return render(
-        None, "errors/500.html", {"service_name": "Find who's working with a child"}, status=500
+        None,
+        "errors/500.html",
+        {"service_name": SERVICE_NAME, "request_id": getattr(request, "request_id", "")},
+        status=500,
     )
+
+
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    """The database cannot be reached: a page that needs none of it (no session, no user)."""
+    response = render(
+        None,
+        "errors/503.html",
+        {"service_name": SERVICE_NAME, "request_id": getattr(request, "request_id", "")},
+        status=503,
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
+def method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
+    response = render(request, "errors/405.html", status=405)
+    response["Allow"] = allowed
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
