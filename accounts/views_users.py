@@ -125,12 +125,28 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
     )
 
 
-@require_POST
+STATUS_CHANGES = ("suspend", "reactivate")
+
+
+@require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_USERS)
 def user_status(request: HttpRequest, user_id: int) -> HttpResponse:
-    """Suspend (ending every session at once) or reactivate."""
+    """Suspend (ending every session at once) or reactivate: check your answers first (GET,
+    or a POST not yet confirmed), then the change (a confirmed POST)."""
     person = _in_area(request, user_id)
-    action = request.POST.get("action")
+    action = (request.POST if request.method == "POST" else request.GET).get("action")
+    if (
+        action not in STATUS_CHANGES
+        or (action == "suspend") != person.is_active
+        or person.pk == request.user.pk  # never one's own account
+    ):
+        return redirect("accounts:user", user_id=person.pk)
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        return render(
+            request,
+            "accounts/user_status_check.html",
+            {"person": person, "action": action},
+        )
     try:
         if action == "suspend":
             services.user_suspend(user=person, by=request.user, request=request)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User, Vetting
 from audit.models import Action, ChangeRecord
-from tests.audit.helpers import last_event
+from tests.audit.helpers import events, last_event
 from tests.factories import PASSWORD, make_area, make_partner, make_user
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,8 @@ def test_another_areas_user_is_not_found_on_any_page(client, admin):
     outsider = make_user(role=Role.PRACTITIONER, organisation=make_area())
     for path in ("", "vetting/", "role/"):
         assert client.get(page(outsider) + path).status_code == 404
-    assert client.post(page(outsider) + "status/", {"action": "suspend"}).status_code == 404
+    suspend = {"action": "suspend", "confirm": "yes"}
+    assert client.post(page(outsider) + "status/", suspend).status_code == 404
     assert client.post(page(outsider) + "unlock/").status_code == 404
     outsider.refresh_from_db()
     assert outsider.is_active
@@ -142,7 +143,7 @@ def test_suspension_ends_every_session_of_the_user_at_once(client, admin, practi
     bystander = Client()
     bystander.force_login(make_user(role=Role.PRACTITIONER, organisation=admin.organisation))
     sessions_before = Session.objects.count()
-    response = client.post(page(practitioner) + "status/", {"action": "suspend"})
+    response = client.post(page(practitioner) + "status/", {"action": "suspend", "confirm": "yes"})
     assert response.status_code == 302
     assert Session.objects.count() == sessions_before - 2
     for device in (phone, laptop):
@@ -155,16 +156,36 @@ def test_suspension_ends_every_session_of_the_user_at_once(client, admin, practi
 
 
 def test_reactivation_lets_the_user_sign_in_again(client, admin, practitioner):
-    client.post(page(practitioner) + "status/", {"action": "suspend"})
-    client.post(page(practitioner) + "status/", {"action": "reactivate"})
+    client.post(page(practitioner) + "status/", {"action": "suspend", "confirm": "yes"})
+    client.post(page(practitioner) + "status/", {"action": "reactivate", "confirm": "yes"})
     practitioner.refresh_from_db()
     assert practitioner.is_active
     assert last_event().action == Action.USER_REACTIVATE
     assert signs_in(practitioner)
 
 
+def test_suspending_is_checked_first_and_nothing_changes_until_confirmed(
+    client, admin, practitioner
+):
+    check = client.get(page(practitioner) + "status/?action=suspend")
+    html = check.content.decode()
+    assert check.status_code == 200
+    assert "Check before you suspend this account" in html
+    assert practitioner.username in html and "signed out everywhere" in html
+    # Posted without the confirmation (an old page, a replayed form): the check again.
+    unconfirmed = client.post(page(practitioner) + "status/", {"action": "suspend"})
+    assert unconfirmed.status_code == 200
+    assert "Check before you suspend" in unconfirmed.content.decode()
+    practitioner.refresh_from_db()
+    assert practitioner.is_active
+    assert not events().filter(action=Action.USER_SUSPEND).exists()
+    # The user page's button leads to the check, not to the change.
+    user_page = client.get(page(practitioner)).content.decode()
+    assert 'status/?action=suspend"' in user_page
+
+
 def test_an_admin_cannot_suspend_themself(client, admin):
-    client.post(page(admin) + "status/", {"action": "suspend"})
+    client.post(page(admin) + "status/", {"action": "suspend", "confirm": "yes"})
     admin.refresh_from_db()
     assert admin.is_active
 

@@ -95,6 +95,11 @@ def test_an_la_admin_re_vets_a_lapsed_practitioner(page, demo):
         "link"
     ).first.click()
     page.get_by_role("button", name="Suspend account").click()
+    # Check your answers first: nothing has changed yet.
+    page.wait_for_selector("h1:has-text('Check before you suspend this account')")
+    assert User.objects.get(username="data-manager@kent.demo.example").is_active
+    assert_accessible(page)
+    page.get_by_role("button", name="Suspend account").click()
     page.wait_for_selector("text=all its sessions have ended")
     assert not User.objects.get(username="data-manager@kent.demo.example").is_active
     assert_accessible(page)

@@ -129,7 +129,7 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("accounts:user-vetting", USER + "vetting/", "POST"): LA_ADMINS_NOT_FOUND,
     ("accounts:user-role", USER + "role/", "GET"): LA_ADMINS_NOT_FOUND,
     ("accounts:user-role", USER + "role/", "POST"): LA_ADMINS_NOT_FOUND,
-    ("accounts:user-status", USER + "status/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("accounts:user-status", USER + "status/", "GET"): LA_ADMINS_NOT_FOUND,
     ("accounts:user-status", USER + "status/", "POST"): LA_ADMINS_NOT_FOUND,
     ("accounts:user-unlock", USER + "unlock/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
     ("accounts:user-unlock", USER + "unlock/", "POST"): LA_ADMINS_NOT_FOUND,
