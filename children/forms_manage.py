@@ -14,6 +14,7 @@ from children.identifiers import (
     validate_nhs_number,
     validate_postcode,
 )
+from children.involvement_rules import lead_professional_gaps
 from children.matching import name_key
 from children.models import Service, Sex
 
@@ -148,6 +149,19 @@ class InvolvementForm(forms.Form):
             pk=area.pk
         ) | Organisation.objects.filter(local_authority=area)
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("lead_professional"):
+            gaps = lead_professional_gaps(
+                name=cleaned.get("practitioner_name", ""),
+                phone=cleaned.get("practitioner_phone", ""),
+                email=cleaned.get("practitioner_email", ""),
+            )
+            for field, message in gaps.items():
+                if field not in self.errors:
+                    self.add_error(field, message)
+        return cleaned
+
 
 class CloseInvolvementForm(forms.Form):
     ended_on = GovukDateField(label="End date", help_text="For example, 27 3 2026")
@@ -274,7 +288,7 @@ class ChildForm(InvolvementForm):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean()  # the involvement's rules too
         born = cleaned.get("date_of_birth")
         if born and born < timezone.localdate().replace(year=timezone.localdate().year - 18):
             self.add_error("date_of_birth", "The child must be under 18")

@@ -72,6 +72,7 @@ from children.identifiers import (
     validate_nhs_number,
     validate_postcode,
 )
+from children.involvement_rules import lead_professional_gaps
 from children.matching import name_keys
 from children.models import (
     Address,
@@ -707,6 +708,12 @@ class _RowChecker:
         lead = self._choice(n, "lead_professional", lead, YES_NO, "Enter yes or no.")
         if started_on and ended_on and ended_on < started_on:
             self._error(n, "ended_on", "The end date must be on or after the start date.")
+        if lead == "yes":
+            gaps = lead_professional_gaps(
+                name=practitioner_name, phone=practitioner_phone, email=practitioner_email or ""
+            )
+            for column, message in gaps.items():
+                self._error(n, column, f"{message}.")
         if involvement_ref:
             first = self.involvement_rows.setdefault(involvement_ref, n)
             if first != n:

@@ -173,6 +173,16 @@ class InvolvementView:
     not_confirmed_since: date | None = None  # open, and its source has been silent too long
     involvement_id: int = 0
 
+    @property
+    def names_no_one(self) -> bool:
+        """Neither a person nor a way to reach one (a sensitive service names its contact)."""
+        return not (
+            self.sensitive_contact
+            or self.practitioner_name
+            or self.practitioner_phone
+            or self.practitioner_email
+        )
+
 
 @dataclass(frozen=True)
 class AreaPeriod:
@@ -192,6 +202,13 @@ class ChildRecord:
     current_involvements: list[InvolvementView]
     past_involvements: list[InvolvementView]
     area_history: list[AreaPeriod]
+    # Whom to call when an involvement names no one: the children's services front door of
+    # the area the child lives in ("" if the area has not given one).
+    front_door: str = ""
+
+    @property
+    def has_lead(self) -> bool:
+        return any(involvement.lead_professional for involvement in self.current_involvements)
 
 
 def child_for_viewer(*, public_id: str, viewer: User) -> Child | None:
@@ -245,6 +262,9 @@ def child_record(*, child: Child, viewer: User) -> ChildRecord:
         current_involvements=current,
         past_involvements=past,
         area_history=_area_history(addresses, involvements, views),
+        front_door=(
+            current_address.local_authority.safeguarding_contact if current_address else ""
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from accounts.models import Organisation
 from audit.models import Action
 from audit.services import record
 from children.identifiers import new_public_id, normalise_nhs_number, normalise_postcode
+from children.involvement_rules import lead_professional_gaps
 from children.models import (
     Address,
     Child,
@@ -166,6 +167,13 @@ def involvement_set_lead(*, involvement: Involvement, request: HttpRequest | Non
     """Makes an open involvement the child's lead professional; the previous lead steps down."""
     if involvement.ended_on is not None:
         raise ValidationError("Only an open involvement can hold the lead professional")
+    gaps = lead_professional_gaps(
+        name=involvement.practitioner_name,
+        phone=involvement.practitioner_phone,
+        email=involvement.practitioner_email,
+    )
+    if gaps:
+        raise ValidationError(gaps)
     child = involvement.child
     # One by one, through save(), so that django-auditlog keeps the history of each.
     for previous in Involvement.objects.filter(
@@ -359,6 +367,14 @@ def _purge_stale_held_rows(*, today: date) -> None:
 
 
 def _involvement(*, child: Child, details: InvolvementDetails) -> Involvement:
+    if details.lead_professional:
+        gaps = lead_professional_gaps(
+            name=details.practitioner_name,
+            phone=details.practitioner_phone,
+            email=details.practitioner_email,
+        )
+        if gaps:
+            raise ValidationError(gaps)
     return Involvement(
         child=child,
         service=details.service,

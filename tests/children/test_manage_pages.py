@@ -180,6 +180,7 @@ def test_a_new_lead_professional_takes_over(client, manager, area, child):
         "service": str(Service.objects.get(code="education").pk),
         "organisation": str(partner.pk),
         "practitioner_name": "Sam Teacher",
+        "practitioner_phone": "020 7946 0003",
         **date_parts("started_on", date(2026, 9, 2)),
         "lead_professional": "yes",
     }
@@ -387,6 +388,8 @@ def test_changes_land_in_the_change_history_too(client, manager, area, child):
             service=Service.objects.get(code="gp"),
             organisation=partner,
             started_on=date(2026, 1, 1),
+            practitioner_name="Dr Grace Hopper",
+            practitioner_email="grace.hopper@nhs.example",
         ),
     )
     gp = child.involvements.get(service__code="gp")

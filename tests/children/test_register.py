@@ -94,9 +94,11 @@ def test_one_open_lead_professional_per_child():
         service=Service.objects.get(code="health_visiting"),
         organisation=area,
         started_on=date(2024, 2, 1),
+        practitioner_name="Hana Visitor",
+        practitioner_phone="020 7946 0002",
         lead_professional=True,
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="lead professional"):
         involvement_add(child=child, details=details)
     # Once the first lead's involvement has ended, another may lead.
     involvement_close(involvement=child.involvements.get(), ended_on=date(2024, 6, 30))
