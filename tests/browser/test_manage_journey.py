@@ -41,10 +41,16 @@ def test_a_child_added_and_moved_is_seen_by_the_new_area(page, demo):
     fill_date(page, "Date the child moved in", "1", "3", "2019")
     page.get_by_label("Service", exact=True).select_option(label="Early help")
     page.get_by_label("Organisation", exact=True).select_option(label="Westminster")
-    page.get_by_label("Practitioner's name").fill("Nadia Brook")
-    page.get_by_label("Phone", exact=True).fill("020 7946 0777")
     fill_date(page, "Start date", "2", "9", "2026")
     page.get_by_label("Yes, instead of any lead professional now").check()
+    # A lead professional no one can reach is refused, in the error summary.
+    page.get_by_role("button", name="Continue").click()
+    summary = page.locator(".govuk-error-summary").inner_text()
+    assert "A lead professional needs a name" in summary
+    assert "phone number or an email address" in summary
+    assert_accessible(page)
+    page.get_by_label("Practitioner's name").fill("Nadia Brook")
+    page.get_by_label("Phone", exact=True).fill("020 7946 0777")
     page.get_by_role("button", name="Continue").click()
     page.wait_for_selector("h1:has-text('Check your answers')")
     assert "Ottilie Marchbanks" in page.locator(".govuk-summary-list").inner_text()
