@@ -365,7 +365,7 @@ def stale_involvements(*, area: Organisation, now: datetime) -> QuerySet[Involve
             ended_on__isnull=True,
             confirmed_at__lt=stale_threshold(now=now),
         )
-        .select_related("child", "service", "organisation")
+        .select_related("child", "child__shielded_by", "service", "organisation")
         .annotate(
             current_given=Subquery(
                 Name.objects.filter(child=OuterRef("child_id"), kind=NameKind.CURRENT).values(

@@ -296,12 +296,19 @@ def stale_involvements(request: HttpRequest) -> HttpResponse:
         criteria={"area": area.ons_code, "page": page.number},
         result_count=page.paginator.count,
     )
+    # Each row leads to the record's manage page, unless another authority restricted the
+    # record (the one access rule says so): then whom to ask.
+    rows = [
+        (involvement, access.area_may_manage(area=area, child=involvement.child))
+        for involvement in page
+    ]
     return TemplateResponse(
         request,
         "children/stale_involvements.html",
         {
             "area": area,
             "page": page,
+            "rows": rows,
             "threshold": timezone.localdate(selectors.stale_threshold(now=now)),
             "prev_href": f"?page={page.previous_page_number()}" if page.has_previous() else "",
             "next_href": f"?page={page.next_page_number()}" if page.has_next() else "",

@@ -123,3 +123,29 @@ def test_the_list_goes_on_over_pages(client, area):
     assert "51 involvements" in first and 'href="?page=2"' in first and "Previous page" not in first
     second = client.get(LIST, {"page": 2}).content.decode()
     assert 'href="?page=1"' in second and "Next page" not in second
+
+
+def test_each_row_leads_to_the_record_and_says_whom_to_ask(client, area):
+    child = make_child(area=area, given_names="Ada", family_name="Older")
+    confirmed(child, months_ago=12)
+    client.force_login(make_user(role=Role.DATA_MANAGER, organisation=area))
+    html = client.get(LIST).content.decode()
+    assert f'href="/manage/children/{child.public_id}/"' in html
+    assert "Entered by a data manager" in html  # no source system sent it
+    assert 'href="tel:02079460001"' in html  # the practitioner's phone, to check with
+
+
+def test_a_record_another_authority_restricted_shows_only_whom_to_ask(client, area):
+    from children.services import child_shield
+
+    child = make_child(area=area, given_names="Ada", family_name="Older")
+    confirmed(child, months_ago=12)
+    other = make_area(name="Westshire")
+    other.safeguarding_contact = "Westshire front door, 0300 555 0111"
+    other.save()
+    child_shield(child=child, authority=other, reason="Risk of harm")
+    client.force_login(make_user(role=Role.DATA_MANAGER, organisation=area))
+    html = client.get(LIST).content.decode()
+    assert "Restricted record" in html and "Westshire front door, 0300 555 0111" in html
+    assert "Ada Older" not in html
+    assert f'href="/manage/children/{child.public_id}/"' not in html
