@@ -185,6 +185,24 @@ def manage(request: HttpRequest, public_id: str) -> HttpResponse:
     return _manage_page(request, public_id)
 
 
+# What each change says once saved (?saved=<code>; anything else says nothing).
+SAVED = {
+    "added": "The child has been added to the register.",
+    "attached": "Your involvement has been added to this record.",
+    "involvement_added": "The involvement has been added.",
+    "involvement_closed": "The involvement has been closed.",
+    "lead_changed": "The lead professional has been changed.",
+    "moved": "The move has been recorded. Every involvement stays on the record.",
+    "renamed": "The name has been changed. The old name is kept as a previous name.",
+}
+
+
+def _caption(child: Child) -> str:
+    """The child's name beside the public id, on every page about the record."""
+    name = selectors.current_name(child=child)
+    return f"{name}, {child.public_id}" if name else child.public_id
+
+
 @managed_child
 @audited_lookup
 def _manage_page(request: HttpRequest, child: Child) -> HttpResponse:
@@ -196,6 +214,7 @@ def _manage_page(request: HttpRequest, child: Child) -> HttpResponse:
         {
             "record": child_record,
             "other_names": [name for name in child_record.names if name.kind != "current"],
+            "saved": SAVED.get(request.GET.get("saved", ""), ""),
         },
     )
 
@@ -404,13 +423,13 @@ def involvement_add(request: HttpRequest, child: Child) -> HttpResponse:
             services.involvement_set_lead(involvement=involvement, request=request)
         else:
             services.involvement_add(child=child, details=details, request=request)
-        return manage_url + "?saved=1"
+        return manage_url + "?saved=involvement_added"
 
     return _confirmable(
         request,
         form,
         heading="Add an involvement",
-        caption=f"Child {public_id}",
+        caption=_caption(child),
         rows=_involvement_rows,
         save=save,
         back_url=manage_url,
@@ -440,13 +459,13 @@ def involvement_close(request: HttpRequest, child: Child, involvement_id: int) -
         services.involvement_close(
             involvement=involvement, ended_on=data["ended_on"], request=request
         )
-        return manage_url + "?saved=1"
+        return manage_url + "?saved=involvement_closed"
 
     return _confirmable(
         request,
         CloseInvolvementForm(request.POST or None),
         heading=f"Close the {involvement.service.name.lower()} involvement",
-        caption=f"Child {public_id}",
+        caption=_caption(child),
         rows=lambda data: [
             ("Involvement", f"{involvement.service.name}, {involvement.organisation.name}"),
             ("End date", _date(data["ended_on"])),
@@ -466,13 +485,13 @@ def involvement_lead(request: HttpRequest, child: Child, involvement_id: int) ->
 
     def save(data: dict) -> str:
         services.involvement_set_lead(involvement=involvement, request=request)
-        return manage_url + "?saved=1"
+        return manage_url + "?saved=lead_changed"
 
     return _confirmable(
         request,
         Form(request.POST or None),
         heading="Make this the lead professional",
-        caption=f"Child {public_id}",
+        caption=_caption(child),
         intro="Any other lead professional for the child steps down.",
         rows=lambda data: [
             ("Involvement", f"{involvement.service.name}, {involvement.organisation.name}"),
@@ -504,13 +523,13 @@ def move(request: HttpRequest, child: Child) -> HttpResponse:
         # After a move out of the area, this area may no longer look after the child.
         child.refresh_from_db(fields=["shielded", "shielded_by"])
         still_here = access.may_manage(viewer=request.user, child=child)
-        return manage_url + "?saved=1" if still_here else reverse("home")
+        return manage_url + "?saved=moved" if still_here else reverse("home")
 
     return _confirmable(
         request,
         MoveForm(request.POST or None),
         heading="Record a move",
-        caption=f"Child {public_id}",
+        caption=_caption(child),
         intro=(
             "The current address ends on the day of the move. Every involvement stays on the "
             "record, so the new area sees what went on before."
@@ -539,13 +558,13 @@ def rename(request: HttpRequest, child: Child) -> HttpResponse:
             since=data["since"],
             request=request,
         )
-        return manage_url + "?saved=1"
+        return manage_url + "?saved=renamed"
 
     return _confirmable(
         request,
         NameForm(request.POST or None),
         heading="Change the child's name",
-        caption=f"Child {public_id}",
+        caption=_caption(child),
         intro=(
             "The current name is kept as a previous name, so searches by it still find the child."
         ),
