@@ -33,6 +33,8 @@ class Action(models.TextChoices):
     # The user's latest results shown again ("Back to results"): a view of what the search
     # showed, not a new lookup (not counted in LOOKUPS_PER_HOUR).
     RESULTS_VIEW = "results_view", "Search results viewed again"
+    # The reason question answered without a reason: asked again, nothing refused or shown.
+    REASON_MISSING = "reason_missing", "Asked for a reason again"
     # Sign-in
     SIGN_IN = "sign_in", "Sign in"
     SIGN_IN_FAILED = "sign_in_failed", "Sign in failed"

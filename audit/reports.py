@@ -460,7 +460,8 @@ _OUTCOMES = {
     "allowed": "Allowed",
     "denied": "Refused",
     "refused": "Refused",
-    "no_reason": "Refused: no reason given",
+    "no_reason": "Refused: no reason given",  # events written before reason_missing
+    "asked_again": "Asked again: no reason given yet",
     "too_many": "Too many matches: none shown",
     "invalid": "Not valid: nothing shown",
 }

@@ -207,7 +207,13 @@ def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
     public_id = child.public_id
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        record(request=request, action=Action.ACCESS_DENIED, children=[child], outcome="no_reason")
+        # Not a refusal: the user has not answered yet. Recorded once, as what it is.
+        record(
+            request=request,
+            action=Action.REASON_MISSING,
+            children=[child],
+            outcome="asked_again",
+        )
         return TemplateResponse(request, "children/reason.html", _reason_page(child, form))
     if not lookup_allowed(user=request.user):
         return rate_limited(request, children=[public_id])

@@ -239,7 +239,7 @@ def test_choosing_a_result_asks_why_and_shows_nothing_of_the_child_yet(client, p
     assert events().count() == before
 
 
-def test_no_reason_no_record_and_the_attempt_is_recorded(client, practitioner, child):
+def test_no_reason_no_record_and_the_question_asked_again_is_recorded(client, practitioner, child):
     search(client, family_name="Fitzgerald", given_name="Keira", date_of_birth=DOB)
     response = client.post(record_url(child), {})
     html = response.content.decode()
@@ -247,12 +247,15 @@ def test_no_reason_no_record_and_the_attempt_is_recorded(client, practitioner, c
     assert "Select why you need to see this child" in html
     assert "Keira Fitzgerald, born 21 June 2014" in html  # whose record, as asked before
     assert "Working with the child now" not in html
+    # Recorded once, and not as a refusal: the user has not answered yet (issue 15, item 14).
     event = last_event()
     assert (event.action, event.outcome, event.children) == (
-        Action.ACCESS_DENIED,
-        "no_reason",
+        Action.REASON_MISSING,
+        "asked_again",
         [child.public_id],
     )
+    assert not events_about(child.public_id).filter(action=Action.ACCESS_DENIED).exists()
+    assert events_about(child.public_id).filter(action=Action.REASON_MISSING).count() == 1
 
 
 def test_other_needs_the_reason_written(client, practitioner, child):
@@ -528,3 +531,13 @@ def test_a_merged_away_id_from_a_search_opens_the_record_kept(client, practition
     )
     assert client.get(record_url(duplicate))["Location"] == record_url(child)
     assert client.get(record_url(child)).status_code == 200
+
+
+def test_auditors_read_a_missing_reason_as_what_it_is():
+    from audit.reports import outcome_text
+
+    text = outcome_text(
+        action=Action.REASON_MISSING, outcome="asked_again", result_count=None, detail={}
+    )
+    assert text == "Asked again: no reason given yet"
+    assert "Refused" not in text
