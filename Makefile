@@ -2,20 +2,21 @@
 # Everything else here is what they are made of.
 
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 export DJANGO_SETTINGS_MODULE := signposting.settings
 
 .PHONY: run test setup assets lint checks pytest serve demo clean
 
-## run: set up, migrate, seed the demo once, serve on http://127.0.0.1:8000 with gunicorn
+## run: set up, migrate, seed the demo once, serve on http://127.0.0.1:$(PORT) (8000) with gunicorn
 run: export SIGNPOSTING_DEMO ?= true
 run: setup assets
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/gunicorn signposting.wsgi --bind 127.0.0.1:8000 --workers $${WEB_CONCURRENCY:-2} \
+	$(BIN)/gunicorn signposting.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} \
 		--access-logfile - --forwarded-allow-ips=""
 
 ## test: set up, then lint, migration and deploy checks and the whole suite against DATABASE_URL

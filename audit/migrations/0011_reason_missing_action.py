@@ -4,15 +4,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0010_results_view_action'),
+        ("audit", "0010_results_view_action"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('search', 'Search'), ('record_view', 'Record view'), ('access_denied', 'Access denied'), ('rate_limited', 'Rate limited'), ('results_view', 'Search results viewed again'), ('reason_missing', 'Asked for a reason again'), ('sign_in', 'Sign in'), ('sign_in_failed', 'Sign in failed'), ('lockout', 'Lockout'), ('sign_out', 'Sign out'), ('audit_search', 'Audit search'), ('audit_export', 'Audit export'), ('access_report', 'Child access report'), ('activity_report', 'User activity report'), ('flag_review', 'Flags reviewed'), ('flag_outcome', 'Flag outcome recorded'), ('notice_review', 'Notices of views read'), ('user_create', 'User created'), ('user_change', 'User changed'), ('user_suspend', 'User suspended'), ('user_reactivate', 'User reactivated'), ('user_unlock', 'User unlocked'), ('vetting_record', 'Vetting recorded'), ('record_create', 'Record created'), ('record_change', 'Record changed'), ('record_merge', 'Records merged'), ('record_purge', 'Record purged'), ('record_import', 'Records imported'), ('stale_review', 'Unconfirmed involvements listed'), ('manage_view', 'Record opened to manage'), ('match_model_trained', 'Match model trained'), ('duplicates_found', 'Register searched for probable duplicates')], db_index=True, max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("search", "Search"),
+                    ("record_view", "Record view"),
+                    ("access_denied", "Access denied"),
+                    ("rate_limited", "Rate limited"),
+                    ("results_view", "Search results viewed again"),
+                    ("reason_missing", "Asked for a reason again"),
+                    ("sign_in", "Sign in"),
+                    ("sign_in_failed", "Sign in failed"),
+                    ("lockout", "Lockout"),
+                    ("sign_out", "Sign out"),
+                    ("audit_search", "Audit search"),
+                    ("audit_export", "Audit export"),
+                    ("access_report", "Child access report"),
+                    ("activity_report", "User activity report"),
+                    ("flag_review", "Flags reviewed"),
+                    ("flag_outcome", "Flag outcome recorded"),
+                    ("notice_review", "Notices of views read"),
+                    ("user_create", "User created"),
+                    ("user_change", "User changed"),
+                    ("user_suspend", "User suspended"),
+                    ("user_reactivate", "User reactivated"),
+                    ("user_unlock", "User unlocked"),
+                    ("vetting_record", "Vetting recorded"),
+                    ("record_create", "Record created"),
+                    ("record_change", "Record changed"),
+                    ("record_merge", "Records merged"),
+                    ("record_purge", "Record purged"),
+                    ("record_import", "Records imported"),
+                    ("stale_review", "Unconfirmed involvements listed"),
+                    ("manage_view", "Record opened to manage"),
+                    ("match_model_trained", "Match model trained"),
+                    ("duplicates_found", "Register searched for probable duplicates"),
+                ],
+                db_index=True,
+                max_length=32,
+            ),
         ),
     ]
