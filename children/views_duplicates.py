@@ -8,12 +8,15 @@ is refused and recorded as access_denied. Nothing is written until the data
 manager has seen their answers and confirmed them.
 """
 
+from datetime import date
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.capabilities import Capability
@@ -38,7 +41,7 @@ from children.forms_duplicates import (
     ProbablePairDecisionForm,
 )
 from children.matching.model import current_model
-from children.models import Child, HeldRow, ProbableDuplicate, Sex
+from children.models import Child, HeldRow, ProbableDuplicate, Service, Sex
 
 
 def _area(request: HttpRequest) -> Organisation:
@@ -336,9 +339,21 @@ def _denied(request: HttpRequest, *, why: str, detail: dict) -> HttpResponse:
     return TemplateResponse(request, "errors/404.html", status=404)
 
 
+def _as_written(value: object) -> str:
+    """An import's date (YYYY-MM-DD text) as the service writes dates ("19 April 2015");
+    anything else as it came."""
+    text = str(value or "").strip()
+    try:
+        return date_format(date.fromisoformat(text), "j F Y")
+    except ValueError:
+        return text
+
+
 def _held_summary(held: HeldRow) -> dict:
-    """What the held rows say, for the pages (the rows are the import's text columns)."""
+    """What the held rows say, for the pages (the rows are the import's text columns), with
+    dates and services written as the rest of the service writes them."""
     rows = [row for row in held.rows if isinstance(row, dict)]
+    services = dict(Service.objects.values_list("code", "name"))
     first = rows[0] if rows else {}
     other_names = sorted(
         {name.strip() for row in rows for name in str(row.get("other_names", "")).split(";")} - {""}
@@ -354,16 +369,18 @@ def _held_summary(held: HeldRow) -> dict:
         "given_names": first.get("given_names", ""),
         "family_name": first.get("family_name", ""),
         "other_names": other_names,
-        "date_of_birth": first.get("date_of_birth", ""),
+        "date_of_birth": _as_written(first.get("date_of_birth", "")),
         "sex": sexes.get(str(first.get("sex", "")).lower(), first.get("sex", "")),
         "nhs_number": first.get("nhs_number", ""),
         "involvements": [
             {
-                "service": row.get("service", ""),
+                "service": services.get(
+                    str(row.get("service", "")).strip().lower(), row.get("service", "")
+                ),
                 "organisation": row.get("organisation", ""),
                 "practitioner_name": row.get("practitioner_name", ""),
-                "started_on": row.get("started_on", ""),
-                "ended_on": row.get("ended_on", ""),
+                "started_on": _as_written(row.get("started_on", "")),
+                "ended_on": _as_written(row.get("ended_on", "")),
             }
             for row in rows
         ],

@@ -1,16 +1,18 @@
 """Data managers' duplicate pages (children.views_duplicates): their own area only, every
 page audited, nothing saved before the check-your-answers step, GOV.UK error summaries."""
 
+import re
 from datetime import date
 
 import pytest
 from django.db import transaction
+from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Role
 from audit.models import Action
-from children.models import Child, HeldRow, Involvement, MergedChild, SourceRecord
+from children.models import Child, HeldRow, Involvement, MergedChild, Service, SourceRecord
 from tests.audit.helpers import events, last_event
 from tests.children.test_import import CAMDEN, WESTMINSTER, ago, import_csv, make_row
 from tests.factories import make_area, make_child, make_user
@@ -294,3 +296,16 @@ def test_bad_merge_answers_get_an_error_summary_and_merge_nothing(client, areas,
     assert "govuk-error-summary" in response.content.decode()
     assert Child.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
     assert not MergedChild.objects.exists()
+
+
+def test_review_pages_write_dates_and_services_as_the_service_does_and_titles_match(
+    client, manager, held
+):
+    html = client.get(decide_url(held)).content.decode()
+    assert re.search(r"<title>Check a child waiting for review", html)
+    assert '<h1 class="govuk-heading-l">Check a child waiting for review</h1>' in html
+    dob = date.fromisoformat(held.rows[0]["date_of_birth"])
+    assert f"{dob.day} {dob.strftime('%B')} {dob.year}" in html
+    assert held.rows[0]["date_of_birth"] not in html  # never the raw text
+    service = Service.objects.get(code=held.rows[0]["service"]).name
+    assert escape(service) in html

@@ -132,6 +132,8 @@ def test_a_probable_duplicate_is_shown_before_saving(client, manager, area):
     assert "This child may already be on the register" in html
     assert existing.public_id in html
     assert "Save as a different child" in html
+    # The match leads to that record (the check was a recorded search: it opens from there).
+    assert f'href="/children/{existing.public_id}/"' in html
 
 
 def test_an_organisation_outside_the_area_cannot_be_chosen(client, manager, area):
