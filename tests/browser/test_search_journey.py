@@ -121,6 +121,15 @@ def test_going_back_from_a_record_shows_the_results_again(page, child):
     page.get_by_role("link", name="Maisie Wojcikowska").click()
     page.wait_for_selector("h1:has-text('Why do you need to see this child')")
 
+    # On a phone, the results fit the screen (a wide table scrolls in its own region).
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.go_back()
+    page.wait_for_selector("h2:has-text('Search results')")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("link", name="Maisie Wojcikowska").click()
+    page.wait_for_selector("h1:has-text('Why do you need to see this child')")
+
     # The browser's back button: the results again, not "confirm form resubmission".
     page.go_back()
     page.wait_for_selector("h2:has-text('Search results')")
