@@ -9,6 +9,10 @@ from signposting import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
+    path("accessibility/", views.accessibility, name="accessibility"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("cookies/", views.cookies, name="cookies"),
+    path("help/", views.help_page, name="help"),
     path("accounts/", include("accounts.urls")),
     path("manage/users/", include("accounts.urls_users")),
     path("audit/", include("audit.urls")),

@@ -3,6 +3,7 @@
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -90,3 +91,33 @@ def method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "errors/csrf.html", status=403)
+
+
+# --- The service's own pages (the footer's links): readable signed in or out ------------
+
+
+@require_safe
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return render(request, "service/accessibility.html")
+
+
+@require_safe
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "service/privacy.html", {"retention_months": settings.RETENTION_MONTHS})
+
+
+@require_safe
+def cookies(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "service/cookies.html",
+        {
+            "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+            "absolute_hours": settings.SESSION_ABSOLUTE_SECONDS // 3600,
+        },
+    )
+
+
+@require_safe
+def help_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "service/help.html", {"lookups_per_hour": settings.LOOKUPS_PER_HOUR})

@@ -85,3 +85,16 @@ def test_auditor_sees_the_sign_in_in_the_audit_trail(page, demo_data):
         "Enter the start date as a real date" in page.locator(".govuk-error-summary").inner_text()
     )
     assert_accessible(page)
+
+
+def test_the_service_pages_are_reached_from_the_footer(page, demo_data):
+    page.goto(page.base_url + "/accounts/login/")
+    for link, heading in (
+        ("Help and contact", "Help and contact"),
+        ("Accessibility statement", "Accessibility statement for"),
+        ("Privacy", "Privacy notice"),
+        ("Cookies", "Cookies"),
+    ):
+        page.locator("footer").get_by_role("link", name=link, exact=True).click()
+        page.wait_for_selector(f"h1:has-text('{heading}')")
+        assert_accessible(page)

@@ -76,6 +76,15 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("home", "/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     ("health", "/healthz", "GET"): every(OK, locked=REDIRECT),
     ("health", "/healthz", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    # The service's own pages, for everyone, signed in or out.
+    ("accessibility", "/accessibility/", "GET"): every(OK, locked=REDIRECT),
+    ("accessibility", "/accessibility/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("privacy", "/privacy/", "GET"): every(OK, locked=REDIRECT),
+    ("privacy", "/privacy/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("cookies", "/cookies/", "GET"): every(OK, locked=REDIRECT),
+    ("cookies", "/cookies/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("help", "/help/", "GET"): every(OK, locked=REDIRECT),
+    ("help", "/help/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     ("login", "/accounts/login/", "GET"): every(REDIRECT, **SIGNED_OUT_ANSWER),
     # The second step of signing in: only for a session that still has to give it.
     ("two-factor", "/accounts/two-factor/", "GET"): every(REDIRECT, mfa_pending=OK),
