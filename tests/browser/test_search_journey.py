@@ -149,3 +149,32 @@ def test_going_back_from_a_record_shows_the_results_again(page, child):
     assert_accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "results-again.png"), full_page=True)
+
+
+def test_the_core_journey_takes_at_most_six_clicks(page, child):
+    """From the sign-in page to the lead professional's phone (issue 15): typing is not a
+    click; every click, a radio included, is counted."""
+    clicks = 0
+
+    def click(locator):
+        nonlocal clicks
+        clicks += 1
+        locator.click()
+
+    page.goto(page.base_url + "/accounts/login/")
+    page.get_by_label("Email address").fill("practitioner@westminster.demo.example")
+    page.get_by_label("Password").fill("demo-password-for-synthetic-data")
+    click(page.get_by_role("button", name="Sign in"))
+    page.wait_for_url("**/search/")  # a practitioner lands on the search page
+    page.get_by_label("Family name").fill("Wojcikowska")
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Month").fill("9")
+    page.get_by_label("Year").fill("2017")
+    click(page.get_by_role("button", name="Search"))
+    click(page.get_by_role("link", name="Maisie Wojcikowska"))
+    click(page.get_by_label("Child protection enquiry"))
+    click(page.get_by_role("button", name="Continue to the record"))
+    page.wait_for_selector("h2:has-text('Working with the child now')")
+    phone = page.locator('a[href^="tel:"]').first
+    assert phone.is_visible()
+    assert clicks <= 6, clicks
