@@ -167,13 +167,11 @@ def involvement_set_lead(*, involvement: Involvement, request: HttpRequest | Non
     """Makes an open involvement the child's lead professional; the previous lead steps down."""
     if involvement.ended_on is not None:
         raise ValidationError("Only an open involvement can hold the lead professional")
-    gaps = lead_professional_gaps(
+    _require_reachable_lead(
         name=involvement.practitioner_name,
         phone=involvement.practitioner_phone,
         email=involvement.practitioner_email,
     )
-    if gaps:
-        raise ValidationError(gaps)
     child = involvement.child
     # One by one, through save(), so that django-auditlog keeps the history of each.
     for previous in Involvement.objects.filter(
@@ -366,15 +364,21 @@ def _purge_stale_held_rows(*, today: date) -> None:
         )
 
 
+def _require_reachable_lead(*, name: str, phone: str, email: str) -> None:
+    """A lead professional needs a name and a phone or an email (children.involvement_rules):
+    a ValidationError by field otherwise."""
+    gaps = lead_professional_gaps(name=name, phone=phone, email=email)
+    if gaps:
+        raise ValidationError(gaps)
+
+
 def _involvement(*, child: Child, details: InvolvementDetails) -> Involvement:
     if details.lead_professional:
-        gaps = lead_professional_gaps(
+        _require_reachable_lead(
             name=details.practitioner_name,
             phone=details.practitioner_phone,
             email=details.practitioner_email,
         )
-        if gaps:
-            raise ValidationError(gaps)
     return Involvement(
         child=child,
         service=details.service,

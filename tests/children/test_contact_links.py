@@ -9,6 +9,7 @@ from accounts.models import Role
 from children.models import Service
 from children.services import InvolvementDetails, involvement_add
 from signposting.templatetags.contact_links import phone_link
+from tests.children.test_search_views import search
 from tests.factories import make_area, make_child, make_user
 
 DOB = date(2014, 6, 21)
@@ -51,16 +52,7 @@ def test_the_record_links_the_phone_and_the_email(client):
         ),
     )
     client.force_login(make_user(role=Role.PRACTITIONER, organisation=area))
-    client.post(
-        "/search/",
-        {
-            "family_name": "Fitzgerald",
-            "given_name": "Keira",
-            "dob_day": "21",
-            "dob_month": "6",
-            "dob_year": "2014",
-        },
-    )
+    search(client, family_name="Fitzgerald", given_name="Keira", date_of_birth=DOB)
     html = client.post(f"/children/{child.public_id}/", {"reason": "assessment"}).content.decode()
     assert '<a class="govuk-link" href="tel:02079460999">020 7946 0999</a>' in html
     assert 'href="mailto:ada.lovelace@nhs.example"' in html

@@ -16,6 +16,7 @@ from children.services import InvolvementDetails, involvement_add, involvement_s
 from tests.children.test_feed_api import post
 from tests.children.test_import import CAMDEN, WESTMINSTER, import_csv, make_row, messages
 from tests.children.test_manage_pages import child_form
+from tests.children.test_search_views import search
 from tests.factories import make_area, make_child, make_user
 
 pytestmark = pytest.mark.django_db
@@ -132,16 +133,7 @@ def test_the_record_says_when_no_one_leads_and_whom_to_call(client, area):
         ),
     )
     client.force_login(make_user(role=Role.PRACTITIONER, organisation=area))
-    client.post(
-        "/search/",
-        {
-            "family_name": "Fitzgerald",
-            "given_name": "Keira",
-            "dob_day": "21",
-            "dob_month": "6",
-            "dob_year": "2014",
-        },
-    )
+    search(client, family_name="Fitzgerald", given_name="Keira", date_of_birth=DOB)
     html = client.post(f"/children/{child.public_id}/", {"reason": "assessment"}).content.decode()
     assert "No one is the lead professional for this child" in html
     assert "No one is named for this involvement" in html

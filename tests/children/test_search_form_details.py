@@ -8,9 +8,12 @@ from datetime import date
 import pytest
 
 from accounts.models import Role
+from tests.children.test_search_views import search
 from tests.factories import make_area, make_child, make_user
 
 pytestmark = pytest.mark.django_db
+
+DOB = date(2014, 6, 21)
 
 
 @pytest.fixture
@@ -85,16 +88,7 @@ def test_give_the_reason_is_revealed_under_other_reason_only(client, practitione
         family_name="Fitzgerald",
         date_of_birth=date(2014, 6, 21),
     )
-    client.post(
-        "/search/",
-        {
-            "family_name": "Fitzgerald",
-            "given_name": "Keira",
-            "dob_day": "21",
-            "dob_month": "6",
-            "dob_year": "2014",
-        },
-    )
+    search(client, family_name="Fitzgerald", given_name="Keira", date_of_birth=DOB)
     url = f"/children/{child.public_id}/"
     html = client.get(url).content.decode()
     other = re.search(r'<input[^>]*value="other"[^>]*>', html).group(0)
