@@ -92,13 +92,14 @@ def latest_search_results(*, user_id: int) -> list[str]:
     """The public ids the user's latest search showed, from the trail itself: a record opens
     only from there, so every record view follows a recorded search. (A search whose audit
     write failed showed nothing and opens nothing.)"""
-    children = (
-        AuditEvent.objects.filter(actor_id=user_id, action=Action.SEARCH)
-        .order_by("-occurred_at", "-sequence")
-        .values_list("children", flat=True)
-        .first()
-    )
+    children = _searches_latest_first(user_id).values_list("children", flat=True).first()
     return list(children or [])
+
+
+def _searches_latest_first(user_id: int) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(actor_id=user_id, action=Action.SEARCH).order_by(
+        "-occurred_at", "-sequence"
+    )
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,7 @@ def latest_search(*, user_id: int, since: datetime) -> LatestSearch | None:
     """The user's latest search, if it was made since `since`: what was asked and what it
     showed, as the trail holds it."""
     found = (
-        AuditEvent.objects.filter(actor_id=user_id, action=Action.SEARCH)
-        .order_by("-occurred_at", "-sequence")
+        _searches_latest_first(user_id)
         .values_list("occurred_at", "sequence", "criteria", "children", "outcome", "detail")
         .first()
     )

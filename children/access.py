@@ -17,6 +17,7 @@ base decides whether a record is shielded from someone.
   shielding authority lifts its restriction.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -127,14 +128,28 @@ def may_manage(*, viewer: User, child: Child) -> Decision:
 
 def area_may_manage(*, area: Organisation, child: Child) -> Decision:
     """Whether the area's data managers (or its feed) may change the child's record."""
-    if child.shielded and child.shielded_by_id == area.pk:
-        return ALLOWED
-    if not children_in_area(area=area).filter(pk=child.pk).exists():
-        # Not theirs: answered as "not found", so nothing says the record exists.
-        return Decision(allowed=False, why=NOT_IN_AREA)
-    if child.shielded:
-        return _restricted(child)
-    return ALLOWED
+    return area_may_manage_each(area=area, children=[child])[child.pk]
+
+
+def area_may_manage_each(*, area: Organisation, children: Collection[Child]) -> dict[int, Decision]:
+    """area_may_manage for many children at once (one query): child id -> decision."""
+    in_area = set(
+        children_in_area(area=area)
+        .filter(pk__in=[child.pk for child in children])
+        .values_list("pk", flat=True)
+    )
+    decisions = {}
+    for child in children:
+        if child.shielded and child.shielded_by_id == area.pk:
+            decisions[child.pk] = ALLOWED
+        elif child.pk not in in_area:
+            # Not theirs: answered as "not found", so nothing says the record exists.
+            decisions[child.pk] = Decision(allowed=False, why=NOT_IN_AREA)
+        elif child.shielded:
+            decisions[child.pk] = _restricted(child)
+        else:
+            decisions[child.pk] = ALLOWED
+    return decisions
 
 
 def may_attach(*, viewer: User, child: Child) -> Decision:

@@ -81,10 +81,15 @@ def merged_from_any(*, old_public_ids: Collection[str], survivor_public_id: str)
 
 def merged_into(public_id: str) -> str | None:
     """The public id of the record that a merged-away public id now lives in."""
-    return (
-        MergedChild.objects.filter(old_public_id=public_id)
-        .values_list("survivor__public_id", flat=True)
-        .first()
+    return survivors_of([public_id]).get(public_id)
+
+
+def survivors_of(public_ids: Collection[str]) -> dict[str, str]:
+    """Merged-away public id -> the public id of the record it now lives in (one query)."""
+    return dict(
+        MergedChild.objects.filter(old_public_id__in=list(public_ids)).values_list(
+            "old_public_id", "survivor__public_id"
+        )
     )
 
 

@@ -23,7 +23,7 @@ from audit.models import Action
 from audit.selectors import LatestSearch, latest_search
 from audit.services import record
 from children import access, selectors
-from children.duplicates import merged_into
+from children.duplicates import merged_into, survivors_of
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
 from children.models import Child
@@ -118,7 +118,8 @@ def results(request: HttpRequest) -> HttpResponse:
 
 @audited_lookup
 def _show_results_again(request: HttpRequest, latest: LatestSearch) -> HttpResponse:
-    public_ids = [merged_into(public_id) or public_id for public_id in latest.public_ids]
+    survivors = survivors_of(latest.public_ids)
+    public_ids = [survivors.get(public_id, public_id) for public_id in latest.public_ids]
     ids = dict(Child.objects.filter(public_id__in=public_ids).values_list("public_id", "pk"))
     shown = latest.detail.get("shown", {})
     results = [
@@ -272,7 +273,6 @@ def rate_limited(request: HttpRequest, *, criteria=None, children=()) -> HttpRes
             "limit": settings.LOOKUPS_PER_HOUR,
             "next_at": timezone.localtime(next_at) if next_at else None,
             "today": timezone.localdate(),
-            "area": area,
             "emergency": area.safeguarding_contact if area else "",
         },
         status=429,
@@ -304,10 +304,11 @@ def stale_involvements(request: HttpRequest) -> HttpResponse:
     )
     # Each row leads to the record's manage page, unless another authority restricted the
     # record (the one access rule says so): then whom to ask.
-    rows = [
-        (involvement, access.area_may_manage(area=area, child=involvement.child))
-        for involvement in page
-    ]
+    involvements = list(page)
+    decisions = access.area_may_manage_each(
+        area=area, children=[involvement.child for involvement in involvements]
+    )
+    rows = [(involvement, decisions[involvement.child_id]) for involvement in involvements]
     return TemplateResponse(
         request,
         "children/stale_involvements.html",

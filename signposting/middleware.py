@@ -1,6 +1,5 @@
 """Cross-cutting request handling: request ids, session lifetime, caching of signed-in pages."""
 
-import logging
 import re
 import time
 import uuid
@@ -9,7 +8,6 @@ from collections.abc import Callable
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.contrib.auth import logout
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,7 +17,6 @@ from signposting.client_ip import client_ip
 from signposting.proxies import note_untrusted_forwarding
 
 Handler = Callable[[HttpRequest], HttpResponse]
-logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 SESSION_STARTED_KEY = "signposting_started_at"
@@ -44,10 +41,10 @@ class RequestIdMiddleware:
 
 
 class ErrorPagesMiddleware:
-    """Every error a person sees is a GOV.UK page with the request id to quote: Django's
-    bare 405 (require_http_methods answers with an empty body) gets the service's page, and
-    a database that cannot be reached gets a 503 page that needs none of it. The API's
-    answers are left as they are (described JSON)."""
+    """Django's bare 405 (require_http_methods answers with an empty body) becomes the
+    service's page, with the request id to quote; the API's answers are left as they are
+    (described JSON). (A database that cannot be reached is the 500 handler's to answer, as
+    a 503: signposting.views.server_error.)"""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -63,15 +60,6 @@ class ErrorPagesMiddleware:
 
             return method_not_allowed(request, response.get("Allow", ""))
         return response
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        unavailable = isinstance(exception, OperationalError | InterfaceError)
-        if unavailable and not request.path.startswith("/api/"):
-            logger.exception("database unavailable", extra={"request_id": request.request_id})
-            from signposting.views import service_unavailable
-
-            return service_unavailable(request)
-        return None
 
 
 class SessionLifetimeMiddleware:

@@ -149,3 +149,22 @@ def test_a_record_another_authority_restricted_shows_only_whom_to_ask(client, ar
     assert "Restricted record" in html and "Westshire front door, 0300 555 0111" in html
     assert "Ada Older" not in html
     assert f'href="/manage/children/{child.public_id}/"' not in html
+
+
+def test_the_queries_do_not_grow_with_the_rows(client, area):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(make_user(role=Role.DATA_MANAGER, organisation=area))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(LIST).status_code == 200
+        return len(captured.captured_queries)
+
+    confirmed(make_child(area=area, family_name="One"), months_ago=12)
+    queries()  # the first request of a session does a few things once
+    one = queries()
+    for n in range(5):
+        confirmed(make_child(area=area, family_name=f"More{'x' * n}"), months_ago=12)
+    assert queries() == one
