@@ -35,6 +35,9 @@ class Action(models.TextChoices):
     RESULTS_VIEW = "results_view", "Search results viewed again"
     # The reason question answered without a reason: asked again, nothing refused or shown.
     REASON_MISSING = "reason_missing", "Asked for a reason again"
+    # A record opened for printing ("Print this record"): the paper copy is a disclosure of
+    # its own, recorded with the reason before the print version is shown.
+    RECORD_PRINT = "record_print", "Record printed"
     # Sign-in
     SIGN_IN = "sign_in", "Sign in"
     SIGN_IN_FAILED = "sign_in_failed", "Sign in failed"

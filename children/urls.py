@@ -9,6 +9,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("search/results/", views.results, name="results"),
     path("children/<str:public_id>/", views.record_view, name="record"),
+    path("children/<str:public_id>/print/", views.record_print, name="record-print"),
     path("api/v1/involvements", api.involvements, name="api-involvements"),
     # Data managers (their area's records) and LA admins (shielding).
     path("manage/children/new/", views_manage.create, name="create"),

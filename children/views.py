@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -169,13 +170,41 @@ def _initial(criteria: dict) -> dict:
 @requires(Capability.SEARCH_CHILDREN)
 def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
     """A result, opened: first the reason (GET asks the question), then the record (POST)."""
+    child = _readable_result(request, public_id, to="children:record")
+    if not isinstance(child, Child):
+        return child
+    if request.method == "GET":
+        # The question only: nothing about the child is shown until a reason is given.
+        return render(request, "children/reason.html", _reason_page(child, ReasonForm()))
+    return _open_record(request, child)
+
+
+@require_http_methods(["POST"])
+@requires(Capability.SEARCH_CHILDREN)
+def record_print(request: HttpRequest, public_id: str) -> HttpResponse:
+    """ "Print this record": the record again, as a print version stamped with who printed it,
+    when, and its handling marking, recorded as a print (with the reason the view gave)
+    before it is shown. The record page prints only a pointer here, so that every paper
+    copy is in the trail. Not a new lookup: the same gate as the record, and no count."""
+    child = _readable_result(request, public_id, to="children:record-print")
+    if not isinstance(child, Child):
+        return child
+    return _print_record(request, child)
+
+
+def _readable_result(request: HttpRequest, public_id: str, *, to: str) -> Child | HttpResponse:
+    """The child behind a result the user may open, or the answer that refuses it (recorded):
+    only from the user's latest search, never a purged or restricted record."""
     if not is_valid_public_id(public_id):
         raise Http404
     survivor = merged_into(public_id)
     if survivor is not None:
-        # Merged into another record since: the old id leads there (the gate below
-        # still applies to the record it leads to).
-        return redirect("children:record", public_id=survivor)
+        # Merged into another record since: the old id leads there (the gate still applies
+        # to the record it leads to). A print stays a print (307 keeps the POST); a record
+        # view asks its question again.
+        return redirect(
+            reverse(to, kwargs={"public_id": survivor}), preserve_request=to != "children:record"
+        )
     if not access.in_latest_results(viewer=request.user, public_id=public_id):
         # Not from this user's latest search: a guessed, shared or stale link.
         return _refuse(request, public_id, "not_in_search_results")
@@ -186,10 +215,7 @@ def record_view(request: HttpRequest, public_id: str) -> HttpResponse:
     if not decision:
         # A restricted result: listed, never opened. (Or shielded since the search.)
         return _refuse(request, public_id, decision.why, contact=decision.contact)
-    if request.method == "GET":
-        # The question only: nothing about the child is shown until a reason is given.
-        return render(request, "children/reason.html", _reason_page(child, ReasonForm()))
-    return _open_record(request, child)
+    return child
 
 
 def _reason_page(child: Child, form: ReasonForm) -> dict:
@@ -234,7 +260,49 @@ def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
     return TemplateResponse(
         request,
         "children/record.html",
-        {"record": child_record, "reason": reason.label, "manageable": manageable},
+        {
+            "record": child_record,
+            "reason": reason.label,
+            "reason_form": form,
+            "manageable": manageable,
+        },
+    )
+
+
+@audited_lookup
+def _print_record(request: HttpRequest, child: Child) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        # The print form carries the reason the record view was given; without it, ask.
+        record(
+            request=request,
+            action=Action.REASON_MISSING,
+            children=[child],
+            outcome="asked_again",
+            detail={"page": "print"},
+        )
+        return TemplateResponse(request, "children/reason.html", _reason_page(child, form))
+    child_record = selectors.child_record(child=child, viewer=request.user)
+    reason = Reason(form.cleaned_data["reason"])
+    event = record(
+        request=request,
+        action=Action.RECORD_PRINT,
+        children=[child],
+        reason_code=reason.value,
+        reason_text=form.cleaned_data["details"],
+    )
+    return TemplateResponse(
+        request,
+        "children/record.html",
+        {
+            "record": child_record,
+            "reason": reason.label,
+            "printing": True,
+            "printed_at": timezone.localtime(event.occurred_at),
+            "printed_by": request.user.get_full_name() or request.user.get_username(),
+            "printed_for": request.user.organisation.name if request.user.organisation else "",
+            "marking": settings.RECORD_HANDLING_MARKING,
+        },
     )
 
 

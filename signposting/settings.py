@@ -293,6 +293,9 @@ LOOKUPS_PER_HOUR = env.int("LOOKUPS_PER_HOUR", default=60)
 # How long "Back to results" shows the user's latest search results again (read from the
 # trail, not a new lookup).
 RESULTS_KEPT_MINUTES = env.int("RESULTS_KEPT_MINUTES", default=30)
+# The Government Security Classifications marking printed at the top and foot of every
+# printed record (a record of a child known to children's services is OFFICIAL-SENSITIVE).
+RECORD_HANDLING_MARKING = env.str("RECORD_HANDLING_MARKING", default="OFFICIAL-SENSITIVE")
 # An open involvement its source has not confirmed for this long is shown as
 # "not confirmed since <date>" and listed for the area's data managers.
 STALE_AFTER_MONTHS = env.int("STALE_AFTER_MONTHS", default=6)

@@ -12,3 +12,9 @@ const results = document.querySelector("[data-results-url]");
 if (results && window.history.replaceState) {
   window.history.replaceState(null, "", results.dataset.resultsUrl + "#results");
 }
+
+// The print version of a record (recorded as a print before it is sent) opens the browser's
+// print dialogue by itself, once the page and its styles have loaded.
+if (document.querySelector("[data-print-on-load]")) {
+  window.addEventListener("load", () => window.print());
+}

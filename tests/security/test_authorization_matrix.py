@@ -234,6 +234,9 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("children:record", RECORD, "GET"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "POST"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
     ("children:record", RECORD, "DELETE"): every(NOT_ALLOWED, locked=REDIRECT),
+    # The print version: a POST from the record page, behind the record's own gate.
+    ("children:record-print", RECORD + "print/", "POST"): every(REDIRECT, **SIGNED_IN_FORBIDDEN),
+    ("children:record-print", RECORD + "print/", "GET"): every(NOT_ALLOWED, locked=REDIRECT),
     # The feed API: a bearer token or nothing (a signed-in session is not a token).
     ("children:api-involvements", "/api/v1/involvements", "POST"): every(401, locked=REDIRECT),
     ("children:api-involvements", "/api/v1/involvements", "GET"): every(
@@ -478,6 +481,14 @@ SHIELDED_MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
         "data_manager_involved": FORBIDDEN,
         "data_manager_elsewhere": FORBIDDEN,
     },
+    # Nor does its print version.
+    ("children:record-print", "/children/{child}/print/", "POST"): {
+        **SHIELDED_MANAGE,
+        "practitioner": FORBIDDEN,
+        "data_manager_shielding": FORBIDDEN,
+        "data_manager_involved": FORBIDDEN,
+        "data_manager_elsewhere": FORBIDDEN,
+    },
     # An auditor's access report works on any record, shielded or not.
     ("audit:child-access", "/audit/children/{child}/", "GET"): {
         **dict.fromkeys(SHIELDED_ROLES, FORBIDDEN),
@@ -559,7 +570,11 @@ def test_shielded_record_matrix(client, name, path, method, role, expected):
     if role != "data_manager_shielding":
         # No door shows a restricted record's name to anyone but its authority.
         assert "Amelia" not in body and "Okafor" not in body
-    refused_at_the_door = name.startswith("children:") and name != "children:record"
+    # A record and its print open only from the user's latest search (refused as such).
+    refused_at_the_door = name.startswith("children:") and name not in (
+        "children:record",
+        "children:record-print",
+    )
     if refused_at_the_door and expected in (RESTRICTED, NOT_FOUND) and role.startswith("data_"):
         # Every refusal is recorded, with the rule's reason.
         event = last_event()
