@@ -5,7 +5,7 @@ import re
 from django import forms
 
 from accounts.models import Role
-from children.forms_manage import GovukDateField
+from signposting.forms import GovukDateField
 
 
 class VettingForm(forms.Form):

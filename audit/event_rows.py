@@ -89,5 +89,6 @@ def _children(row: AccessRow, report_path: str) -> SafeString:
 
 def _reason(row: AccessRow) -> str:
     if row.reason_text:
-        return f"{row.reason or EMPTY}: {row.reason_text}"
+        # A change's reason (a restriction's, say) is its text alone, with no reason code.
+        return f"{row.reason}: {row.reason_text}" if row.reason else row.reason_text
     return row.reason or EMPTY

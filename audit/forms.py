@@ -5,23 +5,40 @@ import re
 from django import forms
 
 from audit.models import Action, Outcome, Rule
-from audit.selectors import EventFilter, FlagFilter
+from audit.selectors import (
+    MAX_ORGANISATIONS,
+    EventFilter,
+    FlagFilter,
+    organisations_named,
+)
+from signposting.forms import GovukDateField
 
 PUBLIC_ID = re.compile(r"^[0-9A-Z]{3}-[0-9A-Z]{3}-[0-9A-Z]{3}$")
 
 
 class EventFilterForm(forms.Form):
+    """The event list's filters (GET). Organisations are chosen by name: an area (a local
+    authority, with its partner agencies) from a list, or all or part of an organisation's
+    name; dates in the GOV.UK date input."""
+
     username = forms.CharField(
         label="User's email address",
         required=False,
         max_length=254,
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
     )
-    organisation = forms.CharField(
-        label="Organisation code",
+    area = forms.ChoiceField(
+        label="Area",
         required=False,
-        max_length=32,
-        help_text="A local authority's ONS code, for example E09000033",
+        choices=[],
+        help_text="Staff of the local authority and of its partner agencies",
+    )
+    organisation = forms.CharField(
+        label="Organisation",
+        required=False,
+        max_length=200,
+        help_text="All or part of its name, for example St Mary's",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
     )
     action = forms.ChoiceField(
         label="Action", required=False, choices=[("", "Any action"), *Action.choices]
@@ -32,20 +49,24 @@ class EventFilterForm(forms.Form):
         max_length=20,
         help_text="For example 7KQ-4M2-PX9",
     )
-    date_from = forms.DateField(
+    date_from = GovukDateField(
         label="From",
+        what="start date",
+        past_only=False,
         required=False,
-        help_text="For example 2026-11-01",
-        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-        error_messages={"invalid": "Enter the start date as a real date, like 2026-11-01"},
+        help_text="For example, 1 11 2026",
     )
-    date_to = forms.DateField(
+    date_to = GovukDateField(
         label="To",
+        what="end date",
+        past_only=False,
         required=False,
-        help_text="For example 2026-11-30",
-        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-        error_messages={"invalid": "Enter the end date as a real date, like 2026-11-30"},
+        help_text="For example, 30 11 2026",
     )
+
+    def __init__(self, *args, areas: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "Any area"), *areas]
 
     def clean_child(self) -> str:
         value = self.cleaned_data["child"].strip().upper()
@@ -57,23 +78,40 @@ class EventFilterForm(forms.Form):
         return self.cleaned_data["username"].strip().lower()
 
     def clean_organisation(self) -> str:
-        return self.cleaned_data["organisation"].strip().upper()
+        return " ".join(self.cleaned_data["organisation"].split())
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", "The end date must be the same as or after the start date")
+        cleaned["organisation_codes"] = self._organisation_codes(cleaned)
         return cleaned
 
-    @staticmethod
-    def initial_filter() -> EventFilter:
-        return EventFilter()
+    def _organisation_codes(self, cleaned: dict) -> tuple[str, ...] | None:
+        name, area = cleaned.get("organisation", ""), cleaned.get("area", "")
+        if not name and not area:
+            return None
+        if not name:
+            return tuple(code for code, _ in organisations_named(area_code=area))
+        found = organisations_named(name_contains=name, area_code=area, limit=MAX_ORGANISATIONS + 1)
+        if not found:
+            where = f" in {dict(self.fields['area'].choices)[area]}" if area else ""
+            self.add_error("organisation", f"No organisation{where} has “{name}” in its name")
+        elif len(found) > MAX_ORGANISATIONS:
+            self.add_error(
+                "organisation",
+                f"More than {MAX_ORGANISATIONS} organisations have “{name}” in their name: "
+                "type more of the name, or choose the area",
+            )
+        return tuple(code for code, _ in found)
 
     def to_filter(self) -> EventFilter:
         data = self.cleaned_data
         return EventFilter(
             username=data["username"],
+            organisation_codes=data["organisation_codes"],
+            area=data["area"],
             organisation=data["organisation"],
             action=data["action"],
             child_public_id=data["child"],

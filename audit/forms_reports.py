@@ -1,9 +1,12 @@
-"""The date range of a user activity report."""
+"""The date range of a user activity report; the public id of a child's access report."""
 
 from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
+
+from children.identifiers import is_valid_public_id
+from signposting.forms import GovukDateField
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -11,25 +14,24 @@ MAX_DAYS = 366
 # the last, local midnights) away from the ends of the calendar.
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
-INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
 class ActivityRangeForm(forms.Form):
-    date_from = forms.DateField(
+    """The report's range (GET), in the GOV.UK date input: date_from_day, _month, _year."""
+
+    date_from = GovukDateField(
         label="From",
+        what="start date",
+        past_only=False,
         required=False,
-        help_text="For example 2026-11-01",
-        input_formats=INPUT_FORMATS,
-        widget=forms.DateInput(format="%Y-%m-%d"),
-        error_messages={"invalid": "Enter the start date as a real date, like 2026-11-01"},
+        help_text="For example, 1 11 2026",
     )
-    date_to = forms.DateField(
+    date_to = GovukDateField(
         label="To",
+        what="end date",
+        past_only=False,
         required=False,
-        help_text="For example 2026-11-30",
-        input_formats=INPUT_FORMATS,
-        widget=forms.DateInput(format="%Y-%m-%d"),
-        error_messages={"invalid": "Enter the end date as a real date, like 2026-11-30"},
+        help_text="For example, 30 11 2026",
     )
 
     def clean_date_from(self) -> date | None:
@@ -80,3 +82,24 @@ def _in_range(value: date | None, which: str) -> date | None:
             f"Enter {which} between {EARLIEST:%Y} and {LATEST:%Y}", code="out_of_range"
         )
     return value
+
+
+class PublicIdForm(forms.Form):
+    """A child's public id, to open their access report (a purged child's too)."""
+
+    public_id = forms.CharField(
+        label="Child's public ID",
+        max_length=20,
+        help_text="For example 7KQ-4M2-PX9",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+        error_messages={"required": "Enter the child's public ID"},
+    )
+
+    def clean_public_id(self) -> str:
+        value = self.cleaned_data["public_id"].strip().upper()
+        if not is_valid_public_id(value):
+            raise forms.ValidationError(
+                "Enter the public ID exactly as it was given, like 7KQ-4M2-PX9: "
+                "this one is not a real public ID"
+            )
+        return value

@@ -24,6 +24,16 @@ APPEND_ONLY_TABLES = frozenset(
 )
 
 
+def organisation_code(organisation) -> str:
+    """How an event names the actor's organisation: its ONS code, or "partner:<id>" for a
+    partner agency (which has none)."""
+    if organisation is None:
+        return ""
+    if organisation.ons_code:
+        return organisation.ons_code
+    return f"partner:{organisation.pk}"
+
+
 class Action(models.TextChoices):
     # Lookups
     SEARCH = "search", "Search"

@@ -4,17 +4,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organisation
-from audit.models import Action, AuditEvent, Flag, FlagOutcome
+from audit.models import Action, AuditEvent, Flag, FlagOutcome, organisation_code
 
 
 @dataclass(frozen=True)
 class EventFilter:
     username: str = ""
-    organisation: str = ""
+    # The organisations whose staff's events to list (audit.services.organisation_code),
+    # None for any; `area` and `organisation` say how the auditor chose them.
+    organisation_codes: tuple[str, ...] | None = None
+    area: str = ""  # a local authority's ONS code: its staff and its partner agencies'
+    organisation: str = ""  # what the auditor typed of an organisation's name
     action: str = ""
     child_public_id: str = ""
     date_from: date | None = None
@@ -22,7 +26,11 @@ class EventFilter:
 
     def as_criteria(self) -> dict[str, str]:
         """What was asked, as text, for the audit_search event."""
-        return {key: str(value) for key, value in self.__dict__.items() if value not in ("", None)}
+        return {
+            key: str(value)
+            for key, value in self.__dict__.items()
+            if value not in ("", None) and key != "organisation_codes"
+        }
 
 
 def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
@@ -30,8 +38,8 @@ def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if criteria.username:
         events = events.filter(actor_username__iexact=criteria.username)
-    if criteria.organisation:
-        events = events.filter(actor_organisation_code__iexact=criteria.organisation)
+    if criteria.organisation_codes is not None:
+        events = events.filter(actor_organisation_code__in=criteria.organisation_codes)
     if criteria.action:
         events = events.filter(action=criteria.action)
     if criteria.child_public_id:
@@ -206,6 +214,29 @@ def flag_page(
         flags_matching(criteria=criteria), key="pk", before=before, after=after, size=size
     )
     return FlagPage(flags=rows, newer_than=newer_than, older_than=older_than)
+
+
+MAX_ORGANISATIONS = 50
+
+
+def organisations_named(
+    *, name_contains: str = "", area_code: str = "", limit: int | None = None
+) -> list[tuple[str, str]]:
+    """(event code, name) of the organisations whose name contains the text (any case) and,
+    given an area, that are its local authority or one of its partner agencies; at most
+    `limit` of them."""
+    found = Organisation.objects.order_by("name", "pk")
+    if name_contains:
+        found = found.filter(name__icontains=name_contains)
+    if area_code:
+        found = found.filter(
+            Q(ons_code=area_code, kind=Organisation.Kind.LOCAL_AUTHORITY)
+            | Q(local_authority__ons_code=area_code)
+        )
+    return [
+        (organisation_code(organisation), organisation.name)
+        for organisation in (found[:limit] if limit else found)
+    ]
 
 
 def flag_areas() -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from audit.models import (
     Flag,
     FlagOutcome,
     Outcome,
+    organisation_code,
 )
 from signposting.client_ip import client_ip
 
@@ -72,7 +73,7 @@ def record(
         "actor_name": user.get_full_name() if signed_in else "",
         "actor_role": (user.role or ("operator" if user.is_superuser else "")) if signed_in else "",
         "actor_organisation": organisation.name if organisation else "",
-        "actor_organisation_code": _organisation_code(organisation),
+        "actor_organisation_code": organisation_code(organisation),
         "children": [_clean(str(public_id), 16) for public_id in public_ids],
         "criteria": _clean(dict(criteria or {}), MAX_VALUE),
         "reason_code": _clean(reason_code, 40),
@@ -146,14 +147,6 @@ def _append_postgresql(fields: dict[str, Any], content: bytes) -> AuditEvent:
     event._state.adding = False
     event._state.db = connection.alias
     return event
-
-
-def _organisation_code(organisation: Any) -> str:
-    if organisation is None:
-        return ""
-    if organisation.ons_code:
-        return organisation.ons_code
-    return f"partner:{organisation.pk}"
 
 
 def _clean(value: Any, limit: int) -> Any:

@@ -19,7 +19,7 @@ from audit.forms import EventFilterForm
 from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.reports import access_rows
-from audit.selectors import EventFilter, event_page, events_matching
+from audit.selectors import EventFilter, event_page, events_matching, flag_areas
 from audit.services import record
 
 PAGE_SIZE = 50
@@ -30,7 +30,7 @@ PAGE_SIZE = 50
 @audited_lookup
 def events(request: HttpRequest) -> HttpResponse:
     """Events newest first, filtered, 50 a page by sequence (no counting of millions of rows)."""
-    form = EventFilterForm(request.GET or None)
+    form = EventFilterForm(request.GET or None, areas=flag_areas())
     page = None
     if form.is_bound and not form.is_valid():
         record(
@@ -114,7 +114,7 @@ def export(request: HttpRequest) -> HttpResponse:
     """The filtered event list as CSV: the columns the screen shows, at most
     AUDIT_EXPORT_MAX_ROWS rows, newest first. The export is itself an audit event,
     committed before a byte is sent."""
-    form = EventFilterForm(request.GET or None)
+    form = EventFilterForm(request.GET or None, areas=flag_areas())
     if form.is_bound and not form.is_valid():
         # The list page shows what is wrong with the filters.
         return redirect(reverse("audit:events") + "?" + request.GET.urlencode())

@@ -4,6 +4,8 @@ Reading the queue or a flag is itself an audit event; an outcome is a FlagOutcom
 and a flag_outcome event, appended together, never an edit.
 """
 
+import re
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -73,7 +75,7 @@ def flags(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "rows": flag_rows_html(page.flags if page else [], area_names=dict(areas)),
-            "decided": request.GET.get("decided", ""),
+            "decided": _flag_id(request.GET.get("decided", "")),
             "newer_href": page_href(query, "after", page.newer_than if page else None),
             "older_href": page_href(query, "before", page.older_than if page else None),
         },
@@ -128,6 +130,11 @@ def flag(request: HttpRequest, flag_id: int) -> HttpResponse:
         },
         status=409 if already is not None else 200,
     )
+
+
+def _flag_id(value: str) -> int | None:
+    """A flag id from the address ("?decided=12" after an outcome), or None."""
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
 
 
 def flag_rows_html(flags: list[Flag], *, area_names: dict[str, str]) -> SafeString:
@@ -188,8 +195,15 @@ def _where(flag: Flag, area_names: dict[str, str]) -> str:
 def _flag_outcome(flag: Flag, flag_path: str) -> SafeString:
     outcome = getattr(flag, "outcome", None)
     if outcome is not None:
+        # Decided: the outcome, and a link to the flag with its note and who decided it.
         return format_html(
-            '<strong class="govuk-tag govuk-tag--grey">{}</strong>', outcome.get_outcome_display()
+            '<strong class="govuk-tag govuk-tag--grey">{}</strong><br>'
+            '<a class="govuk-link" href="{}{}/">See the outcome<span class="govuk-visually-hidden">'
+            " of flag {}</span></a>",
+            outcome.get_outcome_display(),
+            flag_path,
+            flag.pk,
+            flag.pk,
         )
     return format_html(
         '<a class="govuk-link" href="{}{}/">Review<span class="govuk-visually-hidden"> flag {}'

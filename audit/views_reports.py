@@ -6,9 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
@@ -16,21 +17,86 @@ from audit import reports
 from audit.charts import daily_bar_chart
 from audit.csvexport import csv_response
 from audit.event_rows import child_report_path, event_rows_html
-from audit.forms_reports import ActivityRangeForm, default_range
+from audit.forms_reports import ActivityRangeForm, PublicIdForm, default_range
 from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.reports import AccessRow
 from audit.services import record
 from audit.views import page_href, sequence_param
+from children.forms import SearchForm
 from children.identifiers import is_valid_public_id
+from children.search import MAX_RESULTS, find_children
+from children.selectors import search_results
 
 # Ids beyond a signed 64-bit integer cannot exist, and the databases refuse to compare them.
 MAX_ID = 2**63 - 1
 PAGING_KEYS = ("before", "after")
-DATE_KEYS = ("date_from", "date_to")
+# The report's range in the address: the GOV.UK date input's three boxes of each date.
+DATE_KEYS = tuple(
+    f"{name}_{part}" for name in ("date_from", "date_to") for part in ("day", "month", "year")
+)
 # A user's events are listed 50 a page, as on the event list: below the chart and the
 # daily table, a page of 100 rows cost the page its 50 ms.
 USER_EVENTS_PAGE = 50
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.REVIEW_AUDIT)
+def child_find(request: HttpRequest) -> HttpResponse:
+    """A subject access request names a child and gives a date of birth, not a public id: the
+    auditor finds the child on the register (POST, the search's form and minimum criteria)
+    to open their access report; for a child already purged, by the public id (GET), which
+    the trail still knows."""
+    if request.method == "GET":
+        id_form = PublicIdForm(request.GET or None)
+        if id_form.is_valid():
+            return redirect("audit:child-access", public_id=id_form.cleaned_data["public_id"])
+        return render(request, "audit/child_find.html", _find_page(SearchForm(), id_form))
+    form = SearchForm(request.POST)
+    if not form.is_valid():
+        return render(request, "audit/child_find.html", _find_page(form, PublicIdForm()))
+    return _find_child(request, form)
+
+
+def _find_page(form: SearchForm, id_form: PublicIdForm, **extra: Any) -> dict[str, Any]:
+    return {
+        "form": form,
+        "id_form": id_form,
+        "retention_months": settings.RETENTION_MONTHS,
+        **extra,
+    }
+
+
+@audited_lookup
+def _find_child(request: HttpRequest, form: SearchForm) -> HttpResponse:
+    """An auditor's search of the register, recorded as an audit search (what was asked and
+    the children shown). A restricted record shows as a search result shows it: its date of
+    birth and its access report, never its name."""
+    outcome = find_children(**form.terms())
+    results = (
+        [] if outcome.too_many else search_results(child_ids=outcome.child_ids, viewer=request.user)
+    )
+    record(
+        request=request,
+        action=Action.AUDIT_SEARCH,
+        children=[result.public_id for result in results],
+        criteria=form.criteria(),
+        result_count=len(results),
+        outcome="too_many" if outcome.too_many else "allowed",
+        detail={"page": "find_child"},
+    )
+    return TemplateResponse(
+        request,
+        "audit/child_find.html",
+        _find_page(
+            form,
+            PublicIdForm(),
+            searched=True,
+            results=results,
+            too_many=outcome.too_many,
+            max_results=MAX_RESULTS,
+        ),
+    )
 
 
 @require_safe
@@ -181,11 +247,20 @@ def user_activity(request: HttpRequest, user_id: int) -> HttpResponse:
         after=sequence_param(request.GET.get("after")),
         size=USER_EVENTS_PAGE,
     )
-    dates = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
+    dates = {
+        f"{name}_{part}": str(getattr(day, part))
+        for name, day in (("date_from", date_from), ("date_to", date_to))
+        for part in ("day", "month", "year")
+    }
     record(
         request=request,
         action=Action.ACTIVITY_REPORT,
-        criteria={"user": user_id, **dates, **_paging(request)},
+        criteria={
+            "user": user_id,
+            "date_from": date_from.isoformat(),
+            "date_to": date_to.isoformat(),
+            **_paging(request),
+        },
         result_count=len(page.events),
     )
     chart = daily_bar_chart(

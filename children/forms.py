@@ -117,6 +117,12 @@ class SearchForm(forms.Form):
             return None
         return value
 
+    def terms(self) -> dict:
+        """The details to search with, as children.search.find_children takes them."""
+        data = self.cleaned_data
+        keys = ("family_name", "given_name", "date_of_birth", "postcode", "sex", "nhs_number")
+        return {key: data[key] for key in keys}
+
     def criteria(self) -> dict[str, str]:
         """What was asked, as entered (normalised), for the audit trail."""
         data = self.cleaned_data

@@ -159,6 +159,76 @@ def search_results(
 
 
 @dataclass(frozen=True)
+class RestrictionCandidate:
+    """A child an LA admin found to restrict (or whose restriction to lift): enough to tell
+    the right child, and what the admin may do with the record."""
+
+    public_id: str
+    given_names: str  # "" when another authority restricted the record
+    family_name: str
+    date_of_birth: date
+    area: str  # the local authority of the current address, never the address
+    may_restrict: bool  # not restricted yet
+    may_lift: bool  # restricted by the admin's own authority
+    restricted_contact: str  # set when another authority restricted it: whom to ask
+
+
+def restriction_candidates(
+    *, child_ids: list[int], area: Organisation
+) -> list[RestrictionCandidate]:
+    """Of the children a search found (in its order), those the area may restrict (children
+    it looks after: children.access) or whose restriction it made; a record another
+    authority restricted shows only its date of birth and whom to ask, as in a search."""
+    if not child_ids:
+        return []
+    ours = (
+        Child.objects.filter(pk__in=child_ids)
+        .filter(
+            Q(pk__in=children_in_area(area=area).filter(pk__in=child_ids).values("pk"))
+            | Q(shielded=True, shielded_by=area)
+        )
+        .select_related("shielded_by")
+        .annotate(
+            given=Subquery(
+                Name.objects.filter(child=OuterRef("pk"), kind=NameKind.CURRENT).values(
+                    "given_names"
+                )[:1]
+            ),
+            family=Subquery(
+                Name.objects.filter(child=OuterRef("pk"), kind=NameKind.CURRENT).values(
+                    "family_name"
+                )[:1]
+            ),
+            lives_in=Subquery(
+                Address.objects.filter(child=OuterRef("pk"), moved_out_on__isnull=True).values(
+                    "local_authority__name"
+                )[:1]
+            ),
+        )
+    )
+    by_id = {child.pk: child for child in ours}
+    found = []
+    for child_id in child_ids:
+        child = by_id.get(child_id)
+        if child is None:
+            continue
+        theirs = child.shielded and child.shielded_by_id != area.pk
+        found.append(
+            RestrictionCandidate(
+                public_id=child.public_id,
+                given_names="" if theirs else child.given or "",
+                family_name="" if theirs else child.family or "",
+                date_of_birth=child.date_of_birth,
+                area="" if theirs else child.lives_in or "Not known",
+                may_restrict=not child.shielded,
+                may_lift=child.shielded and not theirs,
+                restricted_contact=restricted_contact(child.shielded_by) if theirs else "",
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
 class InvolvementView:
     service: str
     organisation: str

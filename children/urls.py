@@ -32,6 +32,7 @@ urlpatterns = [
     path("manage/children/<str:public_id>/move/", views_manage.move, name="move"),
     path("manage/children/<str:public_id>/name/", views_manage.rename, name="rename"),
     path("manage/shielding/", views_manage.shielding, name="shielding"),
+    path("manage/shielding/find/", views_manage.shielding_find, name="shielding-find"),
     path(
         "manage/involvements/not-confirmed/",
         views.stale_involvements,

@@ -49,15 +49,7 @@ def search(request: HttpRequest) -> HttpResponse:
 def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
     if not lookup_allowed(user=request.user):
         return rate_limited(request, criteria=form.criteria())
-    criteria = form.cleaned_data
-    outcome = find_children(
-        family_name=criteria["family_name"],
-        given_name=criteria["given_name"],
-        date_of_birth=criteria["date_of_birth"],
-        postcode=criteria["postcode"],
-        sex=criteria["sex"],
-        nhs_number=criteria["nhs_number"],
-    )
+    outcome = find_children(**form.terms())
     results = (
         []
         if outcome.too_many

@@ -26,6 +26,7 @@ from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.services import AuditWriteError, record
 from children import access, selectors, services
+from children.forms import SearchForm
 from children.forms_manage import (
     ChildForm,
     CloseInvolvementForm,
@@ -37,7 +38,7 @@ from children.forms_manage import (
 from children.identifiers import is_valid_public_id
 from children.models import Child, Involvement, Sex
 from children.ratelimit import lookup_allowed
-from children.search import MAX_RESULTS
+from children.search import MAX_RESULTS, find_children
 from children.views import rate_limited
 
 _NOT_POSTED_BACK = {"csrfmiddlewaretoken", "confirm", "edit", "attach"}
@@ -118,10 +119,12 @@ def _confirmable(
     intro: str = "",
     check_page: Callable[..., HttpResponse] | None = None,
     done: str = "",
+    find_url: str = "",
 ) -> HttpResponse:
     """Form, then "check your answers", then save (the confirm button posts everything back,
     which is checked again). `save` returns where to go next. `check_page`, if given, answers
-    the "check your answers" step itself (called with the rows and the hidden fields)."""
+    the "check your answers" step itself (called with the rows and the hidden fields).
+    `find_url`, if given, is where to find the child by their details instead."""
     if request.method == "POST" and form.is_valid():
         if "confirm" in request.POST:
             try:
@@ -153,6 +156,7 @@ def _confirmable(
             "back_url": back_url,
             "intro": intro,
             "done": done,
+            "find_url": find_url,
         },
     )
 
@@ -582,9 +586,65 @@ def rename(request: HttpRequest, child: Child) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @requires(Capability.SHIELD_RECORDS)
+def shielding_find(request: HttpRequest) -> HttpResponse:
+    """An LA admin finds the child of their area whose record to restrict (or whose
+    restriction to lift) by the details they know, instead of typing a public id: the
+    search's form and minimum criteria (POST: names never travel in the URL)."""
+    area = _area(request)
+    if request.method == "GET":
+        return render(
+            request, "children/manage/shielding_find.html", {"form": SearchForm(), "area": area}
+        )
+    form = SearchForm(request.POST)
+    if not form.is_valid():
+        return render(request, "children/manage/shielding_find.html", {"form": form, "area": area})
+    return _find_to_restrict(request, form, area=area)
+
+
+@audited_lookup
+def _find_to_restrict(
+    request: HttpRequest, form: SearchForm, *, area: Organisation
+) -> HttpResponse:
+    """A lookup like a search: the hourly limit, the misuse rules and a search event (the
+    page it came from in its detail), showing only the children the area looks after."""
+    if not lookup_allowed(user=request.user):
+        return rate_limited(request, criteria=form.criteria())
+    outcome = find_children(**form.terms())
+    found = (
+        []
+        if outcome.too_many
+        else selectors.restriction_candidates(
+            child_ids=[match.child_id for match in outcome.matches], area=area
+        )
+    )
+    record(
+        request=request,
+        action=Action.SEARCH,
+        children=[candidate.public_id for candidate in found],
+        criteria=form.criteria(),
+        result_count=len(found),
+        outcome="too_many" if outcome.too_many else "allowed",
+        detail={"page": "restrict"},
+    )
+    return TemplateResponse(
+        request,
+        "children/manage/shielding_find.html",
+        {
+            "form": form,
+            "area": area,
+            "searched": True,
+            "found": found,
+            "too_many": outcome.too_many,
+            "max_results": MAX_RESULTS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Capability.SHIELD_RECORDS)
 def shielding(request: HttpRequest) -> HttpResponse:
     area = _area(request)
-    form = ShieldingForm(request.POST or None)
+    form = ShieldingForm(request.POST or None, initial=_shielding_initial(request.GET))
     if request.method == "POST" and form.is_valid():
         _check_shielding(request, form, area=area)
 
@@ -611,16 +671,53 @@ def shielding(request: HttpRequest) -> HttpResponse:
             "address. Use it when knowing where the child is could put them at risk."
         ),
         rows=lambda data: [
-            ("Child", data["public_id"]),
+            ("Public ID", data["public_id"]),
             ("Change", dict(form.fields["action"].choices)[data["action"]]),
             ("Reason", data["reason"]),
         ],
         save=save,
-        back_url=reverse("home"),
+        back_url=reverse("children:shielding-find"),
+        check_page=functools.partial(_check_shielding_answers, form=form, caption=area.name),
+        find_url=reverse("children:shielding-find"),
         done={
             "shield": "The record is now restricted.",
             "unshield": "The restriction has been lifted.",
         }.get(request.GET.get("done", ""), ""),
+    )
+
+
+def _shielding_initial(query) -> dict[str, str]:
+    """The form filled in from a found child's link ("Restrict this record")."""
+    initial = {}
+    if is_valid_public_id(query.get("child", "")):
+        initial["public_id"] = query["child"]
+    if query.get("action") in ("shield", "unshield"):
+        initial["action"] = query["action"]
+    return initial
+
+
+@audited_lookup
+def _check_shielding_answers(
+    request: HttpRequest, *, form: ShieldingForm, caption: str, rows: list, hidden: list
+) -> HttpResponse:
+    """ "Check your answers" names the child (name and date of birth), so that a mistyped
+    public id is seen before it restricts the wrong child: a read of the record, recorded
+    (the form's checks have already found it to be one the admin may change)."""
+    child = Child.objects.get(public_id=form.cleaned_data["public_id"])
+    record(
+        request=request,
+        action=Action.MANAGE_VIEW,
+        children=[child],
+        detail={"page": "restrict"},
+    )
+    named = [
+        ("Child", selectors.current_name(child=child) or "Name not recorded"),
+        ("Date of birth", _date(child.date_of_birth)),
+    ]
+    return TemplateResponse(
+        request,
+        "children/manage/check.html",
+        {"caption": caption, "rows": named + rows, "hidden": hidden},
     )
 
 

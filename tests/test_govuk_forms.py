@@ -61,7 +61,10 @@ def test_plain_selects_match_djangos_own_rendering(data):
 
     forms_ = [
         Choices(data=data),
-        EventFilterForm(data={"action": (data or {}).get("plain", "")}),
+        EventFilterForm(
+            data={"action": (data or {}).get("plain", "")},
+            areas=[("E09000007", "Camden & <Islington>")],
+        ),
         FlagFilterForm(data={"rule": "volume"}, areas=[("E09000033", "Westminster & <Co>")]),
     ]
     for form in forms_:

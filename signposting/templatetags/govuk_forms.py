@@ -105,7 +105,7 @@ def _attributes(attrs: dict) -> SafeString:
 
 @register.filter
 def is_date(field: BoundField) -> bool:
-    """Whether a field is a GOV.UK date input (children.forms_manage.GovukDateField)."""
-    from children.forms_manage import GovukDateField
+    """Whether a field is a GOV.UK date input (signposting.forms.GovukDateField)."""
+    from signposting.forms import GovukDateField
 
     return isinstance(field.field, GovukDateField)

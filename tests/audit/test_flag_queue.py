@@ -166,6 +166,25 @@ def test_a_decided_flag_shows_its_outcome_and_no_form(client, auditor):
     assert "Record outcome" not in html
 
 
+def test_a_decided_flag_is_linked_from_the_queue_and_the_success_message(client, auditor):
+    flag = out_of_area_view(viewer_area=make_area(), child_area=make_area())
+    done = client.post(
+        f"/audit/flags/{flag.pk}/", {"outcome": "referred", "note": "To the DPO"}, follow=True
+    )
+    html = done.content.decode()
+    assert f'<a class="govuk-notification-banner__link" href="/audit/flags/{flag.pk}/">' in html
+    queue = client.get("/audit/flags/", {"status": "closed"}).content.decode()
+    assert "Referred for investigation" in queue
+    assert f'href="/audit/flags/{flag.pk}/">See the outcome' in queue
+
+
+def test_a_nonsense_decided_parameter_says_nothing(client, auditor):
+    for value in ("abc", "²", "1" * 40, "<b>"):
+        response = client.get("/audit/flags/", {"decided": value})
+        assert response.status_code == 200
+        assert "has been recorded" not in response.content.decode()
+
+
 def test_an_unknown_flag_is_not_found(client, auditor):
     assert client.get("/audit/flags/424242/").status_code == 404
 
@@ -236,7 +255,7 @@ def test_an_export_cannot_carry_a_spreadsheet_formula(client, auditor):
 
 def test_an_export_with_bad_filters_goes_back_to_the_list_and_exports_nothing(client, auditor):
     before = events().count()
-    response = client.get("/audit/export/", {"date_from": "yesterday"})
+    response = client.get("/audit/export/", {"date_from_day": "yesterday"})
     assert response.status_code == 302
     assert response["Location"].startswith("/audit/?")
     assert events().count() == before

@@ -124,7 +124,9 @@ def test_the_page_shows_the_user_counts_chart_table_and_events(client, auditor):
     # The default range: the 30 days ending today.
     assert response.context["activity"].date_from == today - timedelta(days=29)
     assert response.context["activity"].date_to == today
-    assert f'value="{today.isoformat()}"' in html
+    for part in ("day", "month", "year"):
+        value = getattr(today, part)
+        assert f'name="date_to_{part}" type="text" inputmode="numeric" value="{value}"' in html
     # The chart: an image with a text alternative, a bar a day, no inline style.
     assert 'role="img"' in html and 'aria-labelledby="lookups-chart-title"' in html
     assert "Lookups per day (searches and record views): 2 lookups in 30 days" in html
@@ -145,11 +147,27 @@ def test_the_page_shows_the_user_counts_chart_table_and_events(client, auditor):
     assert event.result_count == 2
 
 
+def boxes(**dates: str) -> dict[str, str]:
+    """The GOV.UK date input's boxes of each date given as YYYY-MM-DD (unchecked: a wrong
+    date goes in as typed)."""
+    params = {}
+    for name, value in dates.items():
+        year, month, day = value.split("-")
+        params.update(
+            {
+                f"{name}_day": day.lstrip("0"),
+                f"{name}_month": month.lstrip("0"),
+                f"{name}_year": year,
+            }
+        )
+    return params
+
+
 def test_a_range_can_be_chosen_and_each_day_gets_a_bar(client, auditor):
     pat = make_user()
     with recorded_at(utc(2026, 11, 3, 10)):
         record(request=as_user(pat), action="search")
-    response = client.get(report_url(pat), {"date_from": "2026-11-01", "date_to": "07/11/2026"})
+    response = client.get(report_url(pat), boxes(date_from="2026-11-01", date_to="2026-11-07"))
     html = response.content.decode()
     assert bars(html) == 7
     assert "1 lookup in 7 days" in html
@@ -191,13 +209,18 @@ def test_an_id_with_no_user_and_no_events_is_not_found(client, auditor, user_id)
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"date_from": "2026-02-30"}, "Enter the start date as a real date"),
-        ({"date_to": "yesterday"}, "Enter the end date as a real date"),
-        ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, "must be the same as or after"),
-        ({"date_from": "2025-01-01", "date_to": "2026-01-02"}, "at most 366 days"),
-        ({"date_from": "1900-01-01", "date_to": "1900-01-02"}, "Enter a start date between"),
-        ({"date_to": "9999-12-31"}, "Enter an end date between"),
-        ({"date_from": "\x00", "date_to": "2026-13-01"}, "Enter the end date as a real date"),
+        (boxes(date_from="2026-02-30"), "The start date must be a real date"),
+        ({"date_to_day": "yesterday"}, "The end date must be a real date"),
+        ({"date_to_day": "1"}, "The end date must include a month and a year"),
+        ({"date_to_day": "1", "date_to_month": "x", "date_to_year": "2026"}, "must be a real date"),
+        (boxes(date_from="2026-05-02", date_to="2026-05-01"), "must be the same as or after"),
+        (boxes(date_from="2025-01-01", date_to="2026-01-02"), "at most 366 days"),
+        (boxes(date_from="1950-01-01", date_to="1950-01-02"), "Enter a start date between"),
+        (boxes(date_to="9999-12-31"), "Enter an end date between"),
+        (
+            {"date_from_day": "\x00", **boxes(date_to="2026-13-01")},
+            "The end date must be a real date",
+        ),
     ],
 )
 def test_bad_ranges_get_an_error_summary_and_are_recorded_as_invalid(
@@ -219,16 +242,16 @@ def test_bad_ranges_get_an_error_summary_and_are_recorded_as_invalid(
 
 def test_a_full_366_days_is_allowed(client, auditor):
     pat = make_user()
-    response = client.get(report_url(pat), {"date_from": "2024-01-01", "date_to": "2024-12-31"})
+    response = client.get(report_url(pat), boxes(date_from="2024-01-01", date_to="2024-12-31"))
     assert "govuk-error-summary" not in response.content.decode()
     assert bars(response.content.decode()) == 366
 
 
 def test_only_one_date_given_takes_the_other_from_the_default(client, auditor):
     pat = make_user()
-    response = client.get(report_url(pat), {"date_to": "2026-11-30"})
+    response = client.get(report_url(pat), boxes(date_to="2026-11-30"))
     assert response.context["activity"].date_from == date(2026, 11, 1)
-    response = client.get(report_url(pat), {"date_from": "2020-03-01"})
+    response = client.get(report_url(pat), boxes(date_from="2020-03-01"))
     assert response.context["activity"].date_to == date(2020, 3, 30)
 
 
@@ -237,12 +260,13 @@ def test_events_are_paged_fifty_at_a_time(client, auditor):
     with recorded_at(utc(2026, 11, 3, 10)):
         for _ in range(55):
             record(request=as_user(pat), action="search")
-    params = {"date_from": "2026-11-01", "date_to": "2026-11-30"}
+    params = boxes(date_from="2026-11-01", date_to="2026-11-30")
     first = client.get(report_url(pat), params)
     assert len(first.context["page"].events) == 50
     html = first.content.decode()
     href = html.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
-    assert "date_from=2026-11-01" in href and "before=" in href
+    assert "date_from_day=1&date_from_month=11&date_from_year=2026" in href
+    assert "before=" in href
     second = client.get(report_url(pat) + href)
     assert len(second.context["page"].events) == 5
     assert second.context["activity"].totals.searches == 55

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Role
 from audit.services import record
 from tests.audit.helpers import events, head_sequence, last_event
-from tests.factories import make_area, make_user
+from tests.factories import make_area, make_partner, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -62,31 +62,93 @@ def test_filters_narrow_the_list_and_are_recorded_as_criteria(client, auditor):
     html = client.get("/audit/", {"child": "zzz-yyy-xx9"}).content.decode()
     assert "ZZZ-YYY-XX9" in html and "AAA-BBB-CC1" not in html
 
-    html = client.get(
-        "/audit/", {"organisation": "e09000007", "action": "record_view"}
-    ).content.decode()
+    html = client.get("/audit/", {"area": "E09000007", "action": "record_view"}).content.decode()
     assert "AAA-BBB-CC1" in html and "ZZZ-YYY-XX9" not in html
-    assert last_event().criteria == {"organisation": "E09000007", "action": "record_view"}
+    assert last_event().criteria == {"area": "E09000007", "action": "record_view"}
+
+
+def test_organisations_are_chosen_by_name_and_an_area_includes_its_partners(client, auditor):
+    camden = make_area(code="E09000007", name="Camden")
+    school = make_partner(area=camden, name="St Mary's Primary School")
+    elsewhere = make_partner(area=make_area(name="Barnet"), name="St Mary's Health Centre")
+    record(
+        request=as_user(make_user(organisation=camden)), action="search", children=["AAA-BBB-CC1"]
+    )
+    record(
+        request=as_user(make_user(organisation=school)), action="search", children=["BBB-CCC-DD2"]
+    )
+    record(
+        request=as_user(make_user(organisation=elsewhere)),
+        action="search",
+        children=["CCC-DDD-EE3"],
+    )
+    # The area select lists local authorities by name, not codes.
+    page = client.get("/audit/").content.decode()
+    assert '<option value="E09000007">Camden</option>' in page
+
+    html = client.get("/audit/", {"area": "E09000007"}).content.decode()
+    assert "AAA-BBB-CC1" in html and "BBB-CCC-DD2" in html and "CCC-DDD-EE3" not in html
+
+    html = client.get("/audit/", {"organisation": "st mary"}).content.decode()
+    assert "BBB-CCC-DD2" in html and "CCC-DDD-EE3" in html and "AAA-BBB-CC1" not in html
+    assert last_event().criteria == {"organisation": "st mary"}
+
+    html = client.get("/audit/", {"organisation": "st mary", "area": "E09000007"}).content.decode()
+    assert "BBB-CCC-DD2" in html and "CCC-DDD-EE3" not in html
+
+    html = client.get("/audit/", {"organisation": "Nowhere Academy"}).content.decode()
+    assert "govuk-error-summary" in html
+    assert "No organisation has “Nowhere Academy” in its name" in html
+
+
+def test_too_many_organisations_by_name_asks_for_more_of_it(client, auditor):
+    area = make_area(name="Bigshire")
+    for n in range(51):
+        make_partner(area=area, name=f"Bigshire School {n}")
+    html = client.get("/audit/", {"organisation": "school"}).content.decode()
+    assert "More than 50 organisations have “school” in their name" in html
+
+
+def dates(**days) -> dict[str, str]:
+    """The GOV.UK date input's three boxes of each date."""
+    return {
+        f"{name}_{part}": str(getattr(day, part))
+        for name, day in days.items()
+        for part in ("day", "month", "year")
+    }
 
 
 def test_date_range_filters_whole_days(client, auditor):
     record(request=as_user(make_user(email="pat@example.org")), action="search")
     today = timezone.localdate()
-    html = client.get("/audit/", {"date_from": str(today), "date_to": str(today)}).content
+    page = client.get("/audit/").content.decode()
+    assert 'name="date_from_day"' in page and 'name="date_to_year"' in page
+    html = client.get("/audit/", dates(date_from=today, date_to=today)).content
     assert b"pat@example.org" in html
     tomorrow = today + timedelta(days=1)
-    html = client.get("/audit/", {"date_from": str(tomorrow)}).content
+    html = client.get("/audit/", dates(date_from=tomorrow)).content
     assert b"pat@example.org" not in html
+    assert last_event().criteria == {"date_from": str(tomorrow)}
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"date_from": "2026-02-30"}, "Enter the start date as a real date"),
-        ({"date_to": "yesterday"}, "Enter the end date as a real date"),
-        ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, "must be the same as or after"),
+        (
+            {"date_from_day": "30", "date_from_month": "2", "date_from_year": "2026"},
+            "The start date must be a real date",
+        ),
+        ({"date_to_day": "1", "date_to_year": "2026"}, "The end date must include a month"),
+        (
+            {
+                **{"date_from_day": "2", "date_from_month": "5", "date_from_year": "2026"},
+                **{"date_to_day": "1", "date_to_month": "5", "date_to_year": "2026"},
+            },
+            "must be the same as or after",
+        ),
         ({"child": "robert'); drop table"}, "Enter a public ID in the form"),
         ({"action": "teleport"}, "Select a valid choice"),
+        ({"area": "E99999999"}, "Select a valid choice"),
     ],
 )
 def test_bad_filters_get_an_error_summary_and_are_still_recorded(client, auditor, params, message):
@@ -154,3 +216,14 @@ def test_the_pages_keep_the_filters_and_follow_on(client, auditor):
     second = client.get("/audit/" + href).content.decode()
     assert "Newer events" in second
     assert second.count('<tr class="govuk-table__row">') == 1 + 5  # header and the rest
+
+
+def test_a_reason_without_a_code_shows_as_its_text(client, auditor):
+    record(
+        request=as_user(make_user(email="pat@example.org")),
+        action="record_change",
+        children=["AAA-BBB-CC1"],
+        reason_text="Risk from a parent",
+    )
+    html = client.get("/audit/", {"username": "pat@example.org"}).content.decode()
+    assert ">Risk from a parent<" in html and "–: Risk" not in html

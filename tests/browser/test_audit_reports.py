@@ -98,8 +98,11 @@ def test_an_auditor_reads_a_childs_access_and_a_practitioners_activity(page, tra
     chart.screenshot(path=str(SHOTS / "user-activity-chart.png"))
 
     # A bad range: the error summary, and the page still passes axe.
-    page.get_by_label("From", exact=True).fill("2026-05-02")
-    page.get_by_label("To", exact=True).fill("2026-05-01")
+    for group, day in (("From", "2"), ("To", "1")):
+        boxes = page.get_by_role("group", name=group, exact=True)
+        boxes.get_by_label("Day").fill(day)
+        boxes.get_by_label("Month").fill("5")
+        boxes.get_by_label("Year").fill("2026")
     page.get_by_role("button", name="Show activity").click()
     summary = page.locator(".govuk-error-summary")
     assert "must be the same as or after" in summary.inner_text()

@@ -79,10 +79,11 @@ def test_auditor_sees_the_sign_in_in_the_audit_trail(page, demo_data):
     assert "Sign in" in first_row and "auditor@westminster.demo.example" in first_row
 
     page.get_by_label("Action").select_option("sign_in")
-    page.get_by_label("From").fill("not a date")
+    page.get_by_role("group", name="From", exact=True).get_by_label("Day").fill("not")
     page.get_by_role("button", name="Apply filters").click()
     assert (
-        "Enter the start date as a real date" in page.locator(".govuk-error-summary").inner_text()
+        "The start date must include a month and a year"
+        in page.locator(".govuk-error-summary").inner_text()
     )
     assert_accessible(page)
 

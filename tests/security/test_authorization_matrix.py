@@ -198,6 +198,10 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("audit:events", "/audit/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     ("audit:export", "/audit/export/", "GET"): AUDITORS_ONLY,
     ("audit:export", "/audit/export/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    # Finding the child of a subject access request (the form, and its errors here).
+    ("audit:child-find", "/audit/children/", "GET"): AUDITORS_ONLY,
+    ("audit:child-find", "/audit/children/", "POST"): AUDITORS_ONLY,
+    ("audit:child-find", "/audit/children/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
     # A child's access report works for any well-formed public id (purged children too).
     ("audit:child-access", "/audit/children/7KQ-4M2-PXA/", "GET"): AUDITORS_ONLY,
     ("audit:child-access", "/audit/children/7KQ-4M2-PXA/", "POST"): every(
@@ -272,6 +276,12 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ),
     ("children:shielding", "/manage/shielding/", "POST"): every(
         REDIRECT, **{**SIGNED_IN_FORBIDDEN, "la_admin": OK}
+    ),
+    # LA admins find the child whose record to restrict (the form, and its errors here).
+    ("children:shielding-find", "/manage/shielding/find/", "GET"): LA_ADMINS_ONLY,
+    ("children:shielding-find", "/manage/shielding/find/", "POST"): LA_ADMINS_ONLY,
+    ("children:shielding-find", "/manage/shielding/find/", "PUT"): every(
+        NOT_ALLOWED, locked=REDIRECT
     ),
     # Probable duplicates: held import rows and merging two records.
     ("children:duplicates", "/manage/duplicates/", "GET"): DATA_MANAGERS_ONLY,
@@ -582,3 +592,66 @@ def test_shielded_record_matrix(client, name, path, method, role, expected):
         assert event.detail["why"] == ("shielded" if expected == RESTRICTED else "not_in_area")
     if refused_at_the_door and expected == RESTRICTED and role.startswith("data_"):
         assert "This record is restricted" in body and "Shieldshire" in body
+
+
+# Pages that find a child by their details, searched for the shielded child: only the
+# shielding authority's own LA admin (who may lift the restriction) sees the name; others
+# allowed to search see a restricted row; everyone else is refused at the door.
+FINDERS = {
+    ("children:search", "/search/"): {
+        "practitioner": (OK, False),
+        "la_admin": (FORBIDDEN, False),
+        "auditor": (FORBIDDEN, False),
+        "data_manager_shielding": (OK, True),
+        "data_manager_involved": (OK, False),
+    },
+    ("children:shielding-find", "/manage/shielding/find/"): {
+        "practitioner": (FORBIDDEN, False),
+        "la_admin": (OK, True),
+        "auditor": (FORBIDDEN, False),
+        "data_manager_shielding": (FORBIDDEN, False),
+        "data_manager_involved": (FORBIDDEN, False),
+    },
+    ("audit:child-find", "/audit/children/"): {
+        "practitioner": (FORBIDDEN, False),
+        "la_admin": (FORBIDDEN, False),
+        "auditor": (OK, False),
+        "data_manager_shielding": (FORBIDDEN, False),
+        "data_manager_involved": (FORBIDDEN, False),
+    },
+}
+FINDER_CASES = [
+    (name, path, role, status, named)
+    for (name, path), answers in FINDERS.items()
+    for role, (status, named) in answers.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "role", "expected", "named"),
+    FINDER_CASES,
+    ids=[f"finder-{c[0]}-{c[2]}" for c in FINDER_CASES],
+)
+def test_finders_never_name_a_shielded_child(client, name, path, role, expected, named):
+    child, shielding, involved = _shielded_world()
+    client.force_login(_shielded_user(role, shielding=shielding, involved=involved))
+    born = child.date_of_birth
+    response = client.post(
+        path,
+        {
+            "family_name": "Okafor",
+            "given_name": "Amelia",
+            "dob_day": str(born.day),
+            "dob_month": str(born.month),
+            "dob_year": str(born.year),
+        },
+    )
+    assert response.status_code == expected, (name, role, response.status_code)
+    body = response.content.decode()
+    if expected == OK:
+        results = body[body.index('id="results"') :]
+        assert ("Amelia" in results) is named, (name, role)
+        if not named:
+            assert "Restricted record" in results and "Shieldshire" in results
+    else:
+        assert "Amelia" not in body and "Okafor" not in body
