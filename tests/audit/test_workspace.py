@@ -226,4 +226,4 @@ def test_a_reason_without_a_code_shows_as_its_text(client, auditor):
         reason_text="Risk from a parent",
     )
     html = client.get("/audit/", {"username": "pat@example.org"}).content.decode()
-    assert ">Risk from a parent<" in html and "–: Risk" not in html
+    assert ">Risk from a parent<" in html and "\u2013: Risk" not in html
