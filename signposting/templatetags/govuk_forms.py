@@ -109,3 +109,47 @@ def is_date(field: BoundField) -> bool:
     from signposting.forms import GovukDateField
 
     return isinstance(field.field, GovukDateField)
+
+
+_PARTS = (("day", "Day", "2"), ("month", "Month", "2"), ("year", "Year", "4"))
+
+
+@register.inclusion_tag("components/date_input.html")
+def govuk_date_input(
+    field: BoundField | None = None,
+    *,
+    day: BoundField | None = None,
+    month: BoundField | None = None,
+    year: BoundField | None = None,
+    legend: str = "",
+    hint: str = "",
+) -> dict:
+    """The GOV.UK date input, the one way every page draws a date: from a GovukDateField
+    (`field`: its three boxes are <name>_day, _month, _year), or from three fields of their
+    own (`day`, `month`, `year`: the search form's dob_day, dob_month, dob_year), whose errors
+    are the day's. The day box carries the id, so the error summary's link lands on it."""
+    if field is not None:
+        values = field.value() or [None, None, None]
+        if not isinstance(values, list | tuple):
+            values = [None, None, None]
+        first_id = field.auto_id
+        parts = [
+            (
+                label,
+                first_id if name == "day" else f"{first_id}_{name}",
+                f"{field.html_name}_{name}",
+                value,
+                width,
+            )
+            for (name, label, width), value in zip(_PARTS, values, strict=True)
+        ]
+        errors, legend, hint = field.errors, legend or field.label, hint or field.help_text
+    else:
+        boxes = (day, month, year)
+        first_id = day.auto_id
+        parts = [
+            (label, box.auto_id, box.html_name, box.value(), width)
+            for (_, label, width), box in zip(_PARTS, boxes, strict=True)
+        ]
+        errors = day.errors
+    return {"id": first_id, "legend": legend, "hint": hint, "errors": errors, "parts": parts}
