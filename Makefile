@@ -43,6 +43,7 @@ build/static/css/app.css: frontend/app.scss node_modules/.installed
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 checks:
 	SECRET_KEY=makemigrations-check-only $(BIN)/python manage.py makemigrations --check --dry-run

@@ -77,3 +77,12 @@ def second_factor_needed(user) -> bool:
     from accounts.mfa import session_second_factor_given
 
     return not session_second_factor_given(user)
+
+
+def grantable_roles(*, by: User) -> list[Role]:
+    """The roles an LA admin may give, beside the table of what each role may do: never
+    platform operator; auditor only with LA_ADMINS_MAY_GRANT_AUDITOR."""
+    roles = [Role.PRACTITIONER, Role.DATA_MANAGER, Role.LA_ADMIN]
+    if settings.LA_ADMINS_MAY_GRANT_AUDITOR:
+        roles.append(Role.AUDITOR)
+    return roles

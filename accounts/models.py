@@ -80,6 +80,11 @@ class Organisation(models.Model):
         """The id of the local authority whose area this organisation works in."""
         return self.pk if self.is_local_authority else self.local_authority_id
 
+    @property
+    def area(self) -> "Organisation | None":
+        """The local authority whose area this organisation works in (itself, for one)."""
+        return self if self.is_local_authority else self.local_authority
+
 
 class User(AbstractUser):
     """A person who signs in. The username is their work e-mail address."""

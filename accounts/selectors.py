@@ -84,7 +84,7 @@ def invitation_usable(
     *, token: str, purpose: Invitation.Purpose = Invitation.Purpose.INVITATION
 ) -> Invitation | None:
     """The link, if it can still be used for this purpose (known, unused, unexpired)."""
-    from accounts.services import token_hash
+    from accounts.tokens import token_hash
 
     return (
         Invitation.objects.select_related("user")

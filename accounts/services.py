@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import devices_for_user
 
+from accounts.capabilities import grantable_roles
 from accounts.models import Invitation, Organisation, Role, User, Vetting
 from accounts.tokens import new_token, token_hash
 from audit.models import Action
@@ -167,14 +168,6 @@ def _iso(day: date | None) -> str:
 
 
 # --- Local authority admins' changes to their area's users ------------------------------------
-
-
-def grantable_roles(*, by: User) -> list[Role]:
-    """The roles an LA admin may give: never platform operator; auditor only if allowed."""
-    roles = [Role.PRACTITIONER, Role.DATA_MANAGER, Role.LA_ADMIN]
-    if settings.LA_ADMINS_MAY_GRANT_AUDITOR:
-        roles.append(Role.AUDITOR)
-    return roles
 
 
 class NotAllowed(Exception):

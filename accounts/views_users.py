@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import services
-from accounts.capabilities import Capability, vetting_of
+from accounts.capabilities import Capability, grantable_roles, vetting_of
 from accounts.decorators import requires
 from accounts.forms_users import InviteForm, RoleForm, VettingForm
 from accounts.models import Role, User
@@ -21,7 +21,6 @@ from accounts.selectors import (
     user_for_admin,
     users_in_area,
 )
-from children.selectors import area_of
 
 
 @require_safe
@@ -41,7 +40,7 @@ def users(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/users.html",
-        {"rows": rows, "area": area_of(request.user).name, "done": _done(request)},
+        {"rows": rows, "area": request.user.organisation.area.name, "done": _done(request)},
     )
 
 
@@ -101,7 +100,7 @@ def user_vetting(request: HttpRequest, user_id: int) -> HttpResponse:
 @requires(Capability.MANAGE_USERS)
 def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
     person = _in_area(request, user_id)
-    roles = services.grantable_roles(by=request.user)
+    roles = grantable_roles(by=request.user)
     form = RoleForm(
         request.POST if request.method == "POST" else None,
         roles=roles,
@@ -214,7 +213,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
     form = InviteForm(
         request.POST if request.method == "POST" else None,
         organisations=area_organisations(admin=request.user),
-        roles=services.grantable_roles(by=request.user),
+        roles=grantable_roles(by=request.user),
     )
     if form.is_valid():
         data = form.cleaned_data

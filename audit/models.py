@@ -115,7 +115,7 @@ class AuditEvent(models.Model):
         ordering = ["-sequence"]
         indexes = [
             # A user's events by time; `action` rides along so that a user's activity per
-            # day is counted from the index alone (audit.reports.user_activity).
+            # day is counted from the index alone (audit.oversight.reports.user_activity).
             models.Index(
                 fields=["actor_id", "occurred_at"], include=["action"], name="audit_actor_time"
             ),
@@ -184,7 +184,7 @@ class ChangeRecord(AbstractLogEntry):
 
 
 class Rule(models.TextChoices):
-    """The misuse rules of audit.flags, each a small function there."""
+    """The misuse rules of audit.oversight.flags, each a small function there."""
 
     VOLUME = "volume", "Unusual number of lookups"
     OUT_OF_AREA = "out_of_area", "Out of area"
@@ -197,7 +197,7 @@ class Rule(models.TextChoices):
 class Flag(models.Model):
     """A lookup, or a user's day of lookups, that a misuse rule picked out for an auditor.
 
-    Raised by audit.flags (as the lookup is recorded, or by `manage.py flag_events`),
+    Raised by audit.oversight.flags (as the lookup is recorded, or by `manage.py flag_events`),
     never changed: an auditor's outcome is a FlagOutcome and an audit event of its own.
     Like audit events, it keeps the actor as values at the time.
     """

@@ -1,99 +1,20 @@
-"""Reads of the audit trail."""
+"""Reads of the trail itself that the lookups need: the user's latest search (a record
+opens only from it; "Back to results"), and their lookups in the last hour (the rate limit).
+The auditor's reads are audit.oversight.selectors."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Organisation
-from audit.models import Action, AuditEvent, Flag, FlagOutcome, organisation_code
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    username: str = ""
-    # The organisations whose staff's events to list (audit.services.organisation_code),
-    # None for any; `area` and `organisation` say how the auditor chose them.
-    organisation_codes: tuple[str, ...] | None = None
-    area: str = ""  # a local authority's ONS code: its staff and its partner agencies'
-    organisation: str = ""  # what the auditor typed of an organisation's name
-    action: str = ""
-    child_public_id: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
-
-    def as_criteria(self) -> dict[str, str]:
-        """What was asked, as text, for the audit_search event."""
-        return {
-            key: str(value)
-            for key, value in self.__dict__.items()
-            if value not in ("", None) and key != "organisation_codes"
-        }
-
-
-def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
-    """Events newest first, narrowed by each criterion given."""
-    events = AuditEvent.objects.all()
-    if criteria.username:
-        events = events.filter(actor_username__iexact=criteria.username)
-    if criteria.organisation_codes is not None:
-        events = events.filter(actor_organisation_code__in=criteria.organisation_codes)
-    if criteria.action:
-        events = events.filter(action=criteria.action)
-    if criteria.child_public_id:
-        events = events.filter(child_links__child_public_id=criteria.child_public_id)
-    if criteria.date_from:
-        events = events.filter(occurred_at__gte=start_of(criteria.date_from))
-    if criteria.date_to:
-        events = events.filter(occurred_at__lt=start_of(criteria.date_to + timedelta(days=1)))
-    return events.order_by("-sequence")
+from audit.models import Action, AuditEvent
 
 
 def start_of(day: date) -> datetime:
+    """The first moment of a UK local day."""
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-@dataclass(frozen=True)
-class EventPage:
-    events: list[AuditEvent]
-    newer_than: int | None  # pass as `after` for the page of newer events
-    older_than: int | None  # pass as `before` for the page of older events
-
-
-def event_page(
-    *, criteria: EventFilter, before: int | None, after: int | None, size: int
-) -> EventPage:
-    """One page of matching events by sequence (keyset paging: fast at any depth)."""
-    rows, newer_than, older_than = _keyset_page(
-        events_matching(criteria=criteria), key="sequence", before=before, after=after, size=size
-    )
-    return EventPage(events=rows, newer_than=newer_than, older_than=older_than)
-
-
-def _keyset_page(
-    rows: QuerySet, *, key: str, before: int | None, after: int | None, size: int
-) -> tuple[list, int | None, int | None]:
-    """A page of `rows` (ordered by `key` descending, a unique integer) newer than `after`
-    or older than `before`: (the page, the key to pass as `after` for the newer page, the
-    key to pass as `before` for the older one), None where there is no such page."""
-    if after is not None:
-        found = list(rows.filter(**{f"{key}__gt": after}).order_by(key)[: size + 1])
-        has_newer = len(found) > size
-        page = list(reversed(found[:size]))
-        has_older = rows.filter(**{f"{key}__lte": after}).exists()
-    else:
-        bounded = rows.filter(**{f"{key}__lt": before}) if before is not None else rows
-        found = list(bounded[: size + 1])
-        has_older = len(found) > size
-        page = found[:size]
-        has_newer = before is not None and rows.filter(**{f"{key}__gte": before}).exists()
-    return (
-        page,
-        getattr(page[0], key) if page and has_newer else None,
-        getattr(page[-1], key) if page and has_older else None,
-    )
 
 
 def latest_search_results(*, user_id: int) -> list[str]:
@@ -170,92 +91,3 @@ def lookups_since(*, user_id: int, since: datetime, limit: int) -> int:
 
 
 # --- Flags ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FlagFilter:
-    rule: str = ""
-    area_code: str = ""
-    status: str = "open"  # "open", "closed" or "all"
-
-    def as_criteria(self) -> dict[str, str]:
-        return {key: value for key, value in self.__dict__.items() if value}
-
-
-def flags_matching(*, criteria: FlagFilter) -> QuerySet[Flag]:
-    """Flags newest first (by when raised, which is the order of their ids)."""
-    flags = Flag.objects.select_related("outcome")
-    decided = FlagOutcome.objects.filter(flag=OuterRef("pk"))
-    if criteria.rule:
-        flags = flags.filter(rule=criteria.rule)
-    if criteria.area_code:
-        flags = flags.filter(area_code=criteria.area_code)
-    # NOT EXISTS, not a LEFT JOIN ... IS NULL: PostgreSQL then walks the flags newest first
-    # and stops at a page, where the join was planned as a sort of every flag (33 ms -> 0.7).
-    if criteria.status == "open":
-        flags = flags.filter(~Exists(decided))
-    elif criteria.status == "closed":
-        flags = flags.filter(Exists(decided))
-    return flags.order_by("-pk")
-
-
-@dataclass(frozen=True)
-class FlagPage:
-    flags: list[Flag]
-    newer_than: int | None
-    older_than: int | None
-
-
-def flag_page(
-    *, criteria: FlagFilter, before: int | None, after: int | None, size: int
-) -> FlagPage:
-    """One page of matching flags by id, newest first (keyset paging)."""
-    rows, newer_than, older_than = _keyset_page(
-        flags_matching(criteria=criteria), key="pk", before=before, after=after, size=size
-    )
-    return FlagPage(flags=rows, newer_than=newer_than, older_than=older_than)
-
-
-MAX_ORGANISATIONS = 50
-
-
-def organisations_named(
-    *, name_contains: str = "", area_code: str = "", limit: int | None = None
-) -> list[tuple[str, str]]:
-    """(event code, name) of the organisations whose name contains the text (any case) and,
-    given an area, that are its local authority or one of its partner agencies; at most
-    `limit` of them."""
-    found = Organisation.objects.order_by("name", "pk")
-    if name_contains:
-        found = found.filter(name__icontains=name_contains)
-    if area_code:
-        found = found.filter(
-            Q(ons_code=area_code, kind=Organisation.Kind.LOCAL_AUTHORITY)
-            | Q(local_authority__ons_code=area_code)
-        )
-    return [
-        (organisation_code(organisation), organisation.name)
-        for organisation in (found[:limit] if limit else found)
-    ]
-
-
-def flag_areas() -> list[tuple[str, str]]:
-    """(ONS code, name) of every local authority, for the queue's area filter (a constant
-    list of 153: cheaper than finding which areas have flags)."""
-    return list(
-        Organisation.objects.filter(kind=Organisation.Kind.LOCAL_AUTHORITY)
-        .order_by("name")
-        .values_list("ons_code", "name")
-    )
-
-
-def flag_with_event(*, flag_id: int) -> tuple[Flag, AuditEvent | None] | None:
-    flag = Flag.objects.select_related("outcome").filter(pk=flag_id).first()
-    if flag is None:
-        return None
-    event = (
-        AuditEvent.objects.filter(sequence=flag.event_sequence).first()
-        if flag.event_sequence is not None
-        else None
-    )
-    return flag, event

@@ -9,19 +9,16 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit import chain, oversight
+from audit import chain, hooks
 from audit.models import (
     GENESIS_HASH,
     Action,
     AuditEvent,
     AuditEventChild,
-    Flag,
-    FlagOutcome,
-    Outcome,
     organisation_code,
 )
 from signposting.client_ip import client_ip
@@ -87,14 +84,14 @@ def record(
     content = chain.body(fields)  # serialised before taking the lock
     try:
         with transaction.atomic(savepoint=False):
-            pending = None
-            if signed_in and fields["action"] in oversight.OVERSEEN:
-                # Read before the append takes the chain lock; flags and notices commit with
-                # the lookup, or neither does.
-                pending = oversight.before_append(event=AuditEvent(**fields), actor=user)
+            # The lookup-time rules (audit.hooks: oversight registers them), read before the
+            # append takes the chain lock; what they write commits with the lookup, or
+            # neither does.
+            pending = (
+                hooks.before_append(event=AuditEvent(**fields), actor=user) if signed_in else []
+            )
             event = _append(fields, content)
-            if pending is not None:
-                oversight.after_append(pending=pending, event=event)
+            hooks.after_append(pending=pending, event=event)
     except Exception as error:
         # Log the failure, never the event's content (it may name a child).
         logger.error("Audit write failed for action %s: %s", fields["action"], type(error).__name__)
@@ -160,46 +157,3 @@ def _clean(value: Any, limit: int) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     return _clean(str(value), limit)
-
-
-class OutcomeAlreadyRecorded(Exception):
-    """The flag has an outcome already: outcomes are appended once, never replaced."""
-
-    def __init__(self, existing: FlagOutcome) -> None:
-        super().__init__(f"flag {existing.flag_id} already has an outcome")
-        self.existing = existing
-
-
-@transaction.atomic
-def flag_outcome_record(
-    *, request: HttpRequest, flag: Flag, outcome: Outcome, note: str
-) -> FlagOutcome:
-    """Closes a flag with an auditor's outcome: a FlagOutcome row and a flag_outcome audit
-    event, together or not at all. A second outcome for the same flag is refused."""
-    existing = FlagOutcome.objects.filter(flag=flag).first()
-    if existing is not None:
-        raise OutcomeAlreadyRecorded(existing)
-    auditor = request.user
-    event = record(
-        request=request,
-        action=Action.FLAG_OUTCOME,
-        children=[flag.child_public_id] if flag.child_public_id else [],
-        outcome=Outcome(outcome).value,
-        reason_text=note,
-        detail={"flag": flag.pk, "rule": flag.rule, "about_user": flag.actor_id},
-    )
-    try:
-        with transaction.atomic():
-            return FlagOutcome.objects.create(
-                flag=flag,
-                outcome=outcome,
-                note=note,
-                auditor_id=auditor.pk,
-                auditor_username=auditor.get_username(),
-                auditor_name=auditor.get_full_name(),
-                event_sequence=event.sequence,
-            )
-    except IntegrityError:
-        # Another auditor's outcome landed first (the flag is unique in the table).
-        existing = FlagOutcome.objects.get(flag=flag)
-        raise OutcomeAlreadyRecorded(existing) from None

@@ -16,8 +16,8 @@
    and with a heavy load), after a short warm-up, p50/p95/p99 in milliseconds:
    a. raw SQL: a child's newest 100 events (audit_child_time joined to the events) and a
       user's lookups over 30 days counted by local day;
-   b. the selectors audit.reports.child_access_events(public_id=..., limit=100) (target
-      p95 <= 5 ms) and audit.reports.user_activity(user_id=..., date_from=today - 29
+   b. the selectors audit.oversight.reports.child_access_events(public_id=..., limit=100) (target
+      p95 <= 5 ms) and audit.oversight.reports.user_activity(user_id=..., date_from=today - 29
       days, date_to=today) (target p95 <= 15 ms), through Django;
    c. the whole pages through Django's test client, signed in as an auditor: the child
       access report, a user's activity (default 30 days), the flags queue and the event
@@ -768,14 +768,16 @@ def measure_raw(targets: Targets) -> list[Row]:
 
 
 def selectors() -> tuple[Any, str]:
-    """audit.reports, or why it cannot be used yet."""
+    """audit.oversight.reports, or why it cannot be used yet."""
     try:
-        from audit import reports
+        from audit.oversight import reports
     except Exception as error:
-        return None, f"audit.reports not importable ({type(error).__name__}: {error})"[:200]
+        return None, f"audit.oversight.reports not importable ({type(error).__name__}: {error})"[
+            :200
+        ]
     missing = [n for n in ("child_access_events", "user_activity") if not hasattr(reports, n)]
     if missing:
-        return None, f"audit.reports has no {', '.join(missing)}"
+        return None, f"audit.oversight.reports has no {', '.join(missing)}"
     return reports, ""
 
 

@@ -50,10 +50,7 @@ ALLOWED = Decision(allowed=True)
 
 def area_of(user: User) -> Organisation | None:
     """The local authority whose area a user works in (their organisation's)."""
-    organisation = user.organisation
-    if organisation is None:
-        return None
-    return organisation if organisation.is_local_authority else organisation.local_authority
+    return user.organisation.area if user.organisation is not None else None
 
 
 def children_in_area(*, area: Organisation) -> QuerySet[Child]:
@@ -197,7 +194,7 @@ def in_latest_results(*, viewer: User, public_id: str) -> bool:
     from there, so every record view follows a recorded search, and a guessed, shared or
     stale link opens nothing."""
     from audit.selectors import latest_search_results
-    from children.duplicates import merged_from_any
+    from children.merged import merged_from_any
 
     shown = latest_search_results(user_id=viewer.pk)
     return public_id in shown or merged_from_any(old_public_ids=shown, survivor_public_id=public_id)

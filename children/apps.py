@@ -10,6 +10,7 @@ class ChildrenConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from children import checks  # noqa: F401  (registers the system checks)
         from children.catalogue import ensure_service_catalogue
 
         post_migrate.connect(

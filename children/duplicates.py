@@ -1,7 +1,7 @@
 """Probable duplicates: finding them, holding imported rows that look like one, merging records.
 
 A child is a probable duplicate of another when both have the same NHS number, or when the
-match model finds them probably the same child (children.matching.duplicates: the model and
+match model finds them probably the same child (children.probable_duplicates: the model and
 scorer the search uses, its blocks index lookups, twins and siblings never flagged).
 """
 
@@ -20,8 +20,8 @@ from audit.models import Action
 from audit.services import record
 from children import access
 from children.imports import ImportReport, import_rows
-from children.matching.duplicates import Person, probable_duplicate_ids
 from children.matching.register import Pair
+from children.merged import merged_into
 from children.models import (
     Address,
     Child,
@@ -33,6 +33,7 @@ from children.models import (
     Sex,
     SourceRecord,
 )
+from children.probable_duplicates import Person, probable_duplicate_ids
 from children.services import child_refresh_retention, names_follow_address
 
 __all__ = ["Person", "probable_duplicate_ids", "probable_duplicates"]
@@ -72,24 +73,35 @@ def probable_duplicates(
 # --- Merging -----------------------------------------------------------------------------
 
 
-def merged_from_any(*, old_public_ids: Collection[str], survivor_public_id: str) -> bool:
-    """Whether any of the old public ids was merged into this record (one query)."""
-    return MergedChild.objects.filter(
-        old_public_id__in=old_public_ids, survivor__public_id=survivor_public_id
-    ).exists()
+# What a merge does with each relation to Child: a relation added later must be listed here
+# (with its handling in children_merge) before any merge runs again, or its rows would
+# silently go with the deleted duplicate (on_delete=CASCADE).
+MERGE_RELATIONS = {
+    ("children.Name", "child"): "moved (the duplicate's current name becomes a previous one)",
+    ("children.Address", "child"): "moved (its current address closed if the survivor has one)",
+    ("children.Involvement", "child"): "moved (one open lead professional kept)",
+    ("children.SourceRecord", "child"): "moved",
+    ("children.MergedChild", "survivor"): "moved (old ids keep leading to the survivor)",
+    ("children.ProbableDuplicate", "child_a"): "deleted: the merge settles the pair",
+    ("children.ProbableDuplicate", "child_b"): "deleted: the merge settles the pair",
+}
 
 
-def merged_into(public_id: str) -> str | None:
-    """The public id of the record that a merged-away public id now lives in."""
-    return survivors_of([public_id]).get(public_id)
+class MergeNotSafe(RuntimeError):
+    """Child has a relation the merge does not know how to move: merging would lose data."""
 
 
-def survivors_of(public_ids: Collection[str]) -> dict[str, str]:
-    """Merged-away public id -> the public id of the record it now lives in (one query)."""
-    return dict(
-        MergedChild.objects.filter(old_public_id__in=list(public_ids)).values_list(
-            "old_public_id", "survivor__public_id"
-        )
+def unhandled_relations() -> list[str]:
+    """The relations to Child (hidden ones too) that MERGE_RELATIONS does not cover."""
+    relations = [
+        field
+        for field in Child._meta.get_fields(include_hidden=True)
+        if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
+    ]
+    return sorted(
+        f"{relation.related_model._meta.label}.{relation.field.name}"
+        for relation in relations
+        if (relation.related_model._meta.label, relation.field.name) not in MERGE_RELATIONS
     )
 
 
@@ -107,6 +119,8 @@ def children_merge(
     Source links, and the NHS number, sex and shielding when the survivor has none,
     come across. The old public id keeps leading to the survivor (merged_into).
     """
+    if unknown := unhandled_relations():
+        raise MergeNotSafe(f"children_merge does not know how to move {', '.join(unknown)}")
     if survivor.pk == duplicate.pk:
         raise ValidationError("A record cannot be merged with itself.")
     # Lock both rows: two data managers merging the same records queue here.

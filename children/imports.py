@@ -1473,7 +1473,7 @@ _CHILD_COLUMNS = ("given_names", "family_name", "date_of_birth", "sex")
 def _hold(*, children: dict[str, _ChildIn], source: str, accept_as_new: frozenset[str]) -> _Holding:
     """Takes out of `children` the new child_refs that must wait for a data manager: those
     that look like a child on the register, and those already waiting."""
-    from children.matching.duplicates import probable_duplicate_ids, within
+    from children.probable_duplicates import probable_duplicate_ids, within
 
     holding = _Holding()
     for ref, incoming in list(children.items()):
@@ -1522,7 +1522,7 @@ def _hold(*, children: dict[str, _ChildIn], source: str, accept_as_new: frozense
 
 
 def _person(incoming: _ChildIn):
-    from children.matching.duplicates import Person
+    from children.probable_duplicates import Person
 
     latest = max(incoming.rows, key=lambda row: (row.address.since, row.number))
     return Person(

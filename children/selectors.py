@@ -452,7 +452,7 @@ def stale_involvements(*, area: Organisation, now: datetime) -> QuerySet[Involve
     )
 
 
-# --- What oversight needs to know about a record view (audit.flags, audit.notices) -------
+# --- What oversight needs to know about a record view (audit.oversight) --------------------
 
 
 @dataclass(frozen=True)

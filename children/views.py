@@ -24,9 +24,9 @@ from audit.models import Action
 from audit.selectors import LatestSearch, latest_search
 from audit.services import record
 from children import access, selectors
-from children.duplicates import merged_into, survivors_of
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
+from children.merged import merged_into, survivors_of
 from children.models import Child
 from children.ratelimit import lookup_allowed, next_lookup_at
 from children.search import MAX_RESULTS, find_children

@@ -91,7 +91,7 @@ def refused(request: HttpRequest, *, public_id: str, decision: access.Decision) 
 
 
 def _merged(public_id: str) -> str | None:
-    from children.duplicates import merged_into
+    from children.merged import merged_into
 
     return merged_into(public_id) if is_valid_public_id(public_id) else None
 

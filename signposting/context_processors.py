@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from accounts.capabilities import Capability, capabilities_of
-from audit.notices import UNREAD_SHOWN_UP_TO, unread_count
+from audit.oversight.notices import UNREAD_SHOWN_UP_TO, unread_count
 
 
 def service(request: HttpRequest) -> dict:

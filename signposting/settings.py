@@ -300,7 +300,7 @@ RECORD_HANDLING_MARKING = env.str("RECORD_HANDLING_MARKING", default="OFFICIAL-S
 # "not confirmed since <date>" and listed for the area's data managers.
 STALE_AFTER_MONTHS = env.int("STALE_AFTER_MONTHS", default=6)
 
-# Oversight (audit.flags): the thresholds of the misuse rules. A rule is one small
+# Oversight (audit.oversight.flags): the thresholds of the misuse rules. A rule is one small
 # function there; these say when it fires.
 # 1. volume: a user's searches and record views in one day above this many...
 FLAG_VOLUME_DAILY_LIMIT = env.int("FLAG_VOLUME_DAILY_LIMIT", default=120)

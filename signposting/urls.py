@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from audit import views_notices
+from audit.oversight import views_notices
 from signposting import views
 
 urlpatterns = [
@@ -15,7 +15,7 @@ urlpatterns = [
     path("help/", views.help_page, name="help"),
     path("accounts/", include("accounts.urls")),
     path("manage/users/", include("accounts.urls_users")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("audit.oversight.urls")),
     path("notices/", views_notices.notices, name="notices"),
     path("", include("children.urls")),
     path("django-admin/", admin.site.urls),

@@ -56,7 +56,7 @@ class Choices(forms.Form):
     ids=["empty", "chosen", "invalid"],
 )
 def test_plain_selects_match_djangos_own_rendering(data):
-    from audit.forms import EventFilterForm, FlagFilterForm
+    from audit.oversight.forms import EventFilterForm, FlagFilterForm
     from signposting.templatetags.govuk_forms import _plain_select
 
     forms_ = [

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from audit.reports import AccessRow
+from audit.oversight.reports import AccessRow
 
 NO_USER = "Not signed in (a failed sign-in, an import, a feed or the service itself)"
 EMPTY = "\u2013"  # an en dash, as GOV.UK tables show an empty cell

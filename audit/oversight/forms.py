@@ -5,7 +5,7 @@ import re
 from django import forms
 
 from audit.models import Action, Outcome, Rule
-from audit.selectors import (
+from audit.oversight.selectors import (
     MAX_ORGANISATIONS,
     EventFilter,
     FlagFilter,

@@ -1,6 +1,7 @@
-"""Oversight of a lookup as it is recorded: misuse flags (audit.flags) and notices to the
-people responsible for the child (audit.notices). Runs inside audit.services.record, in the
-lookup's own transaction: if it cannot be written, the lookup shows nothing.
+"""Oversight of a lookup as it is recorded: misuse flags (audit.oversight.flags) and notices
+to the people responsible for the child (audit.oversight.notices). Registered as a hook of
+the trail (audit.hooks, from AuditConfig.ready), it runs inside audit.services.record, in
+the lookup's own transaction: if it cannot be written, the lookup shows nothing.
 
 In two halves: what the rules and the notices need is read before the event is appended
 (`before_append`), and only the inserts follow it (`after_append`). On PostgreSQL the
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts.models import Organisation
-from audit import flags, notices
+from audit.hooks import AppendHook
 from audit.models import Action, AuditEvent
+from audit.oversight import flags, notices
 from children.selectors import oversight_facts
 
 # The actions a lookup records (audit.lookup): searches, record views and refusals.
@@ -31,6 +33,8 @@ class Pending:
 
 def before_append(*, event: AuditEvent, actor: Any) -> Pending | None:
     """Runs the lookup rules and finds whom to tell, for an event not yet appended."""
+    if event.action not in OVERSEEN:
+        return None
     facts = None
     if event.action == Action.RECORD_VIEW and len(event.children) == 1:
         facts = oversight_facts(public_id=event.children[0], viewer=actor)
@@ -72,3 +76,6 @@ def area_code(organisation: Organisation | None) -> str:
         .first()
     )
     return code or ""
+
+
+LOOKUP_RULES = AppendHook(name="lookup_rules", before=before_append, after=after_append)

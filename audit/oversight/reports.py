@@ -20,9 +20,9 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Role, User
 from audit.models import Action, AuditEvent
-from audit.selectors import EventPage
-from children.duplicates import merged_into
+from audit.oversight.selectors import EventPage
 from children.forms import Reason
+from children.merged import merged_into
 from children.models import Child
 
 PAGE_SIZE = 100

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit import views, views_flags, views_reports
+from audit.oversight import views, views_flags, views_reports
 
 app_name = "audit"
 

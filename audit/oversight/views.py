@@ -13,13 +13,13 @@ from django.views.decorators.http import require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
-from audit.csvexport import csv_response
-from audit.event_rows import child_report_path, event_rows_html
-from audit.forms import EventFilterForm
 from audit.lookup import audited_lookup
 from audit.models import Action
-from audit.reports import access_rows
-from audit.selectors import EventFilter, event_page, events_matching, flag_areas
+from audit.oversight.csvexport import csv_response
+from audit.oversight.event_rows import child_report_path, event_rows_html
+from audit.oversight.forms import EventFilterForm
+from audit.oversight.reports import access_rows
+from audit.oversight.selectors import EventFilter, event_page, events_matching, flag_areas
 from audit.services import record
 
 PAGE_SIZE = 50

@@ -18,16 +18,17 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
-from audit.event_rows import EMPTY, child_report_path
-from audit.flags import explain
-from audit.forms import FlagFilterForm, OutcomeForm
 from audit.lookup import audited_lookup
 from audit.models import Action, Flag, Outcome
-from audit.notices import BECAUSE
-from audit.reports import access_row, role_label
-from audit.selectors import FlagFilter, flag_areas, flag_page, flag_with_event
-from audit.services import OutcomeAlreadyRecorded, flag_outcome_record, record
-from audit.views import page_href, sequence_param
+from audit.oversight.event_rows import EMPTY, child_report_path
+from audit.oversight.flags import explain
+from audit.oversight.forms import FlagFilterForm, OutcomeForm
+from audit.oversight.notices import BECAUSE
+from audit.oversight.reports import access_row, role_label
+from audit.oversight.selectors import FlagFilter, flag_areas, flag_page, flag_with_event
+from audit.oversight.services import OutcomeAlreadyRecorded, flag_outcome_record
+from audit.oversight.views import page_href, sequence_param
+from audit.services import record
 
 PAGE_SIZE = 50
 

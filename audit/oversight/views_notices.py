@@ -7,10 +7,10 @@ from django.views.decorators.http import require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
-from audit import notices as notice_reads
 from audit.lookup import audited_lookup
 from audit.models import Action
-from audit.reports import reason_label, role_label
+from audit.oversight import notices as notice_reads
+from audit.oversight.reports import reason_label, role_label
 from audit.services import record
 from children.selectors import current_names
 

@@ -13,16 +13,16 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
-from audit import reports
-from audit.charts import daily_bar_chart
-from audit.csvexport import csv_response
-from audit.event_rows import child_report_path, event_rows_html
-from audit.forms_reports import ActivityRangeForm, PublicIdForm, default_range
 from audit.lookup import audited_lookup
 from audit.models import Action
-from audit.reports import AccessRow
+from audit.oversight import reports
+from audit.oversight.charts import daily_bar_chart
+from audit.oversight.csvexport import csv_response
+from audit.oversight.event_rows import child_report_path, event_rows_html
+from audit.oversight.forms_reports import ActivityRangeForm, PublicIdForm, default_range
+from audit.oversight.reports import AccessRow
+from audit.oversight.views import page_href, sequence_param
 from audit.services import record
-from audit.views import page_href, sequence_param
 from children.forms import SearchForm
 from children.identifiers import is_valid_public_id
 from children.search import MAX_RESULTS, find_children

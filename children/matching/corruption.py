@@ -76,7 +76,7 @@ class Details:
 
 @dataclass(frozen=True)
 class Pools:
-    """Names to draw replacements from (children.demo.name_pools by default)."""
+    """Names to draw replacements from (children.name_pools by default)."""
 
     family: Sequence[str]
     girls: Sequence[str]
@@ -86,7 +86,7 @@ class Pools:
 
 @lru_cache(maxsize=1)
 def default_pools() -> Pools:
-    from children.demo import name_pools
+    from children.name_pools import name_pools
 
     pools = list(name_pools().values())
     english = name_pools()["en_GB"]

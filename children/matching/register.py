@@ -12,7 +12,7 @@ frequencies come from the register being checked. A pair of children is a probab
 duplicate when its best pair of names reaches the model's show threshold, unless:
 
 - the two look like twins or siblings (the family name agrees, the first given names differ
-  entirely, by any pair of the two children's names), as in children.matching.duplicates,
+  entirely, by any pair of the two children's names), as in children.probable_duplicates,
   and either their recorded sexes differ or an organisation knows both, unless one goes by
   the other's middle name: twins are known to the same school, GP or social worker, while a
   second record of one child comes from a source that did not recognise the first. Two

@@ -69,3 +69,13 @@ def test_requires_lets_a_user_with_the_capability_through():
     view = requires(Capability.SEARCH_CHILDREN)(_view)
     assert view(request).content == b"secret"
     assert view.required_capability == Capability.SEARCH_CHILDREN
+
+
+def test_the_roles_an_la_admin_may_grant_sit_beside_the_capability_table(settings):
+    from accounts.capabilities import grantable_roles
+
+    admin = make_user(role=Role.LA_ADMIN)
+    settings.LA_ADMINS_MAY_GRANT_AUDITOR = False
+    assert grantable_roles(by=admin) == [Role.PRACTITIONER, Role.DATA_MANAGER, Role.LA_ADMIN]
+    settings.LA_ADMINS_MAY_GRANT_AUDITOR = True
+    assert Role.AUDITOR in grantable_roles(by=admin)

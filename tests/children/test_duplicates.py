@@ -22,7 +22,6 @@ from children.duplicates import (
     probable_duplicates,
 )
 from children.imports import HeldGroup, Outcome
-from children.matching.duplicates import within
 from children.models import (
     Address,
     Child,
@@ -33,6 +32,7 @@ from children.models import (
     NameKind,
     SourceRecord,
 )
+from children.probable_duplicates import within
 from tests.audit.helpers import events, events_about, last_event
 from tests.children.test_feed_api import URL, assert_matches_spec, post
 from tests.children.test_import import (
@@ -550,3 +550,41 @@ def test_children_of_one_file_are_compared_in_memory():
         same = within(people)
     assert len(queries) == 0
     assert same == {"B": "A"}  # C is a sibling: the same family name, another given name
+
+
+def test_a_merge_refuses_when_child_gains_a_relation_it_cannot_move():
+    """A model added later with a key to Child: the merge and the system check both stop,
+    before anything is moved or deleted."""
+    from django.apps import apps
+    from django.core import checks
+    from django.db import models
+
+    from children.duplicates import MergeNotSafe, children_merge
+
+    area = make_area()
+    survivor = make_child(area=area, given_names="Ana", family_name="Lopes")
+    duplicate = make_child(area=area, given_names="Ana", family_name="Lopez")
+
+    class CarePlan(models.Model):
+        child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="care_plans")
+
+        class Meta:
+            app_label = "children"
+
+        def __str__(self) -> str:
+            return f"Care plan {self.pk}"
+
+    Child._meta._expire_cache()
+    try:
+        with pytest.raises(MergeNotSafe, match=r"children\.CarePlan\.child"):
+            children_merge(survivor=survivor, duplicate=duplicate)
+        errors = [e for e in checks.run_checks() if e.id == "children.E001"]
+        assert [e.msg for e in errors] == [
+            "children_merge does not know how to move children.CarePlan.child"
+        ]
+    finally:
+        del apps.all_models["children"]["careplan"]
+        apps.clear_cache()
+        Child._meta._expire_cache()
+    assert Child.objects.filter(pk=duplicate.pk).exists()  # nothing merged
+    assert not [e for e in checks.run_checks() if e.id == "children.E001"]

@@ -534,7 +534,7 @@ def test_a_merged_away_id_from_a_search_opens_the_record_kept(client, practition
 
 
 def test_auditors_read_a_missing_reason_as_what_it_is():
-    from audit.reports import outcome_text
+    from audit.oversight.reports import outcome_text
 
     text = outcome_text(
         action=Action.REASON_MISSING, outcome="asked_again", result_count=None, detail={}

@@ -17,6 +17,7 @@ from audit.models import Action
 from children import demo
 from children.identifiers import is_valid_public_id
 from children.models import Address, Child, Involvement, Name, NameKind, SourceRecord
+from children.name_pools import name_pools
 from children.retention import retention_ends_on
 from signposting.management.commands.seed_demo import DEMO_AREAS
 from tests.audit.helpers import events, last_event
@@ -228,7 +229,7 @@ def test_names_are_varied_and_not_only_english():
 
 
 def test_name_pools_mix_locales_with_apostrophes_accents_and_hyphens():
-    pools = demo.name_pools()
+    pools = name_pools()
     family = {name for pool in pools.values() for name in pool.family_male + pool.family_female}
     given = {name for pool in pools.values() for name in pool.boys + pool.girls}
     assert len(family) > 3000

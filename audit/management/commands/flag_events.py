@@ -1,4 +1,4 @@
-"""Runs the day rules of audit.flags (volume against a user's usual day, and fishing)."""
+"""Runs the day rules of audit.oversight.flags (volume against a user's usual day, and fishing)."""
 
 from datetime import date, timedelta
 
@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from audit import flags
 from audit.models import AuditEvent, Flag
-from audit.oversight import area_code
+from audit.oversight import flags
+from audit.oversight.lookup_rules import area_code
 from audit.selectors import start_of
 
 

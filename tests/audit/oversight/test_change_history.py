@@ -16,7 +16,7 @@ from tests.factories import make_area, make_user
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_changes_to_a_user_are_kept_without_the_password(client):

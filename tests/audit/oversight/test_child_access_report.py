@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory
 
 import audit.services
 from accounts.models import Role
-from audit.reports import child_access_events, child_access_page
+from audit.oversight.reports import child_access_events, child_access_page
 from audit.services import record
 from children.duplicates import children_merge
 from children.identifiers import new_public_id

@@ -97,7 +97,7 @@ def test_reading_the_queue_is_an_audit_event(client, auditor):
 
 
 def test_the_queue_pages_by_flag(client, auditor, monkeypatch):
-    monkeypatch.setattr("audit.views_flags.PAGE_SIZE", 2)
+    monkeypatch.setattr("audit.oversight.views_flags.PAGE_SIZE", 2)
     area = make_area()
     flags = [shielded_attempt(viewer_area=area) for _ in range(3)]
     first = client.get("/audit/flags/").content.decode()

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-import audit.oversight
+import audit.oversight.flags
 from accounts.models import Role
 from audit.models import Action, Flag, FlagOutcome, Rule
 from audit.services import AuditWriteError, record

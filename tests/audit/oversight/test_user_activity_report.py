@@ -12,8 +12,8 @@ from django.utils import timezone
 
 import audit.services
 from accounts.models import Role
-from audit.charts import daily_bar_chart
-from audit.reports import DayCount, user_activity
+from audit.oversight.charts import daily_bar_chart
+from audit.oversight.reports import DayCount, user_activity
 from audit.services import record
 from children.identifiers import new_public_id
 from tests.audit.helpers import events, head_sequence, last_event
