@@ -322,7 +322,8 @@ def absent_queries(count: int, seed: int) -> list[TypoQuery]:
     typed with the same mixture of differences, or none."""
     from django.utils import timezone
 
-    from children.demo import ChildGenerator, _areas, _regions
+    from children.demo.generator import ChildGenerator
+    from children.demo.seed import _areas, _regions
     from children.matching.corruption import KINDS, Details, corrupt, first_given
     from children.models import Service
 

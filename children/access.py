@@ -80,7 +80,7 @@ def restricted_contact(organisation: Organisation | None) -> str:
     a clinic's name can say what the service is."""
     if organisation is None:
         return "the local authority's children's services front door"
-    area = organisation if organisation.is_local_authority else organisation.local_authority
+    area = organisation.area
     return (
         organisation.safeguarding_contact
         or area.safeguarding_contact

@@ -413,7 +413,7 @@ def _area_history(
         if involvement.organisation.area_id not in seen
     }
     for area_id, organisation in elsewhere.items():
-        area = organisation if organisation.is_local_authority else organisation.local_authority
+        area = organisation.area
         periods.append(AreaPeriod(area.name, None, None, by_area[area_id]))
     return periods
 

@@ -7,7 +7,7 @@ criteria (they may name other children) or anything from a child's record.
 """
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Role, User
 from audit.models import Action, AuditEvent
+from audit.oversight.paging import by_time_then_sequence, keyset_page, time_of
 from audit.oversight.selectors import EventPage
 from children.forms import Reason
 from children.merged import merged_into
@@ -36,7 +37,7 @@ _NOT_READ = ("criteria", "prev_hash", "hash")
 # --- A child's access report -----------------------------------------------------------
 
 # Newest first by time, then sequence; the key passed between pages is a sequence number.
-_CHILD_KEYS = ("child_links__occurred_at", "sequence")
+_CHILD_KEYS = by_time_then_sequence("child_links__occurred_at")
 
 
 def _touching(public_id: str, bound: Q | None = None) -> QuerySet[AuditEvent]:
@@ -46,7 +47,7 @@ def _touching(public_id: str, bound: Q | None = None) -> QuerySet[AuditEvent]:
     return (
         AuditEvent.objects.filter(bound or Q(), child_links__child_public_id=public_id)
         .defer(*_NOT_READ)
-        .order_by(*(f"-{key}" for key in _CHILD_KEYS))
+        .order_by(*_CHILD_KEYS.ordering)
     )
 
 
@@ -66,7 +67,7 @@ def child_access_events(
     params: list[Any] = [public_id]
     bound = ""
     if before is not None:
-        at = _time_of(before)
+        at = time_of(before)
         if at is None:
             bound, params = " AND e.sequence < %s", [*params, before]
         else:
@@ -127,20 +128,21 @@ def child_access_page(
         has_newer = (
             before is not None
             and bool(page)
-            and _touching(public_id, _newer_than(_CHILD_KEYS, page[0].sequence)).exists()
+            and _touching(public_id, _CHILD_KEYS.newer(page[0].sequence)).exists()
         )
         return EventPage(
             events=page,
             newer_than=page[0].sequence if page and has_newer else None,
             older_than=page[-1].sequence if len(found) > size else None,
         )
-    return _keyset_page(
+    page, newer_than, older_than = keyset_page(
         lambda bound: _touching(public_id, bound),
         _CHILD_KEYS,
         before=before,
         after=after,
         size=size,
     )
+    return EventPage(events=page, newer_than=newer_than, older_than=older_than)
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ def user_activity(*, user_id: int, date_from: date, date_to: date) -> UserActivi
     )
 
 
-_USER_KEYS = ("occurred_at", "sequence")
+_USER_KEYS = by_time_then_sequence("occurred_at")
 
 
 def _by_user(
@@ -260,7 +262,7 @@ def _by_user(
             bound or Q(), actor_id=user_id, occurred_at__gte=start, occurred_at__lt=end
         )
         .defer(*_NOT_READ)
-        .order_by(*(f"-{key}" for key in _USER_KEYS))
+        .order_by(*_USER_KEYS.ordering)
     )
 
 
@@ -273,7 +275,7 @@ def user_events(
     limit: int = PAGE_SIZE,
 ) -> list[AuditEvent]:
     """Everything the user did in the range (UK days), newest first as child_access_events."""
-    bound = _older_than(_USER_KEYS, before) if before is not None else Q()
+    bound = _USER_KEYS.older(before) if before is not None else Q()
     events = _by_user(user_id=user_id, date_from=date_from, date_to=date_to, bound=bound)
     return list(events[:limit])
 
@@ -287,13 +289,14 @@ def user_events_page(
     after: int | None = None,
     size: int = PAGE_SIZE,
 ) -> EventPage:
-    return _keyset_page(
+    page, newer_than, older_than = keyset_page(
         lambda bound: _by_user(user_id=user_id, date_from=date_from, date_to=date_to, bound=bound),
         _USER_KEYS,
         before=before,
         after=after,
         size=size,
     )
+    return EventPage(events=page, newer_than=newer_than, older_than=older_than)
 
 
 @dataclass(frozen=True)
@@ -485,64 +488,3 @@ def outcome_text(*, action: str, outcome: str, result_count: int | None, detail:
     if action == Action.SEARCH and result_count is not None:
         text = f"{text} ({result_count} result{'' if result_count == 1 else 's'})"
     return text
-
-
-# --- Keyset paging ---------------------------------------------------------------------
-#
-# Pages run newest first by (time, sequence), the order the indexes on (child, time) and
-# (actor, time) give; the key passed between pages is an event's sequence number, whose
-# time the unique index on sequence finds.
-
-
-def _older_than(keys: tuple[str, str], sequence: int) -> Q:
-    when, number = keys
-    at = _time_of(sequence)
-    if at is None:  # no such event: by sequence alone
-        return Q(**{f"{number}__lt": sequence})
-    return Q(**{f"{when}__lte": at}) & (Q(**{f"{when}__lt": at}) | Q(**{f"{number}__lt": sequence}))
-
-
-def _newer_than(keys: tuple[str, str], sequence: int) -> Q:
-    when, number = keys
-    at = _time_of(sequence)
-    if at is None:
-        return Q(**{f"{number}__gt": sequence})
-    return Q(**{f"{when}__gte": at}) & (Q(**{f"{when}__gt": at}) | Q(**{f"{number}__gt": sequence}))
-
-
-def _time_of(sequence: int) -> datetime | None:
-    return (
-        AuditEvent.objects.filter(sequence=sequence).values_list("occurred_at", flat=True).first()
-    )
-
-
-def _keyset_page(
-    events: Callable[[Q], QuerySet[AuditEvent]],
-    keys: tuple[str, str],
-    *,
-    before: int | None,
-    after: int | None,
-    size: int,
-) -> EventPage:
-    """A page of events without counting them all. `events(bound)` gives those within the
-    bound, newest first by `keys`."""
-    if after is not None:
-        found = list(events(_newer_than(keys, after)).reverse()[: size + 1])
-        has_newer = len(found) > size
-        page = list(reversed(found[:size]))
-        has_older = bool(page) and events(_older_than(keys, page[-1].sequence)).exists()
-    else:
-        bound = _older_than(keys, before) if before is not None else Q()
-        found = list(events(bound)[: size + 1])
-        has_older = len(found) > size
-        page = found[:size]
-        has_newer = (
-            before is not None
-            and bool(page)
-            and events(_newer_than(keys, page[0].sequence)).exists()
-        )
-    return EventPage(
-        events=page,
-        newer_than=page[0].sequence if page and has_newer else None,
-        older_than=page[-1].sequence if page and has_older else None,
-    )

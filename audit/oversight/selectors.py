@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Organisation
 from audit.models import AuditEvent, Flag, FlagOutcome, organisation_code
+from audit.oversight.paging import by_field, keyset_page
 from audit.selectors import start_of
 
 
@@ -62,34 +63,11 @@ def event_page(
     *, criteria: EventFilter, before: int | None, after: int | None, size: int
 ) -> EventPage:
     """One page of matching events by sequence (keyset paging: fast at any depth)."""
-    rows, newer_than, older_than = _keyset_page(
-        events_matching(criteria=criteria), key="sequence", before=before, after=after, size=size
+    matching = events_matching(criteria=criteria)
+    rows, newer_than, older_than = keyset_page(
+        matching.filter, by_field("sequence"), before=before, after=after, size=size
     )
     return EventPage(events=rows, newer_than=newer_than, older_than=older_than)
-
-
-def _keyset_page(
-    rows: QuerySet, *, key: str, before: int | None, after: int | None, size: int
-) -> tuple[list, int | None, int | None]:
-    """A page of `rows` (ordered by `key` descending, a unique integer) newer than `after`
-    or older than `before`: (the page, the key to pass as `after` for the newer page, the
-    key to pass as `before` for the older one), None where there is no such page."""
-    if after is not None:
-        found = list(rows.filter(**{f"{key}__gt": after}).order_by(key)[: size + 1])
-        has_newer = len(found) > size
-        page = list(reversed(found[:size]))
-        has_older = rows.filter(**{f"{key}__lte": after}).exists()
-    else:
-        bounded = rows.filter(**{f"{key}__lt": before}) if before is not None else rows
-        found = list(bounded[: size + 1])
-        has_older = len(found) > size
-        page = found[:size]
-        has_newer = before is not None and rows.filter(**{f"{key}__gte": before}).exists()
-    return (
-        page,
-        getattr(page[0], key) if page and has_newer else None,
-        getattr(page[-1], key) if page and has_older else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -130,8 +108,9 @@ def flag_page(
     *, criteria: FlagFilter, before: int | None, after: int | None, size: int
 ) -> FlagPage:
     """One page of matching flags by id, newest first (keyset paging)."""
-    rows, newer_than, older_than = _keyset_page(
-        flags_matching(criteria=criteria), key="pk", before=before, after=after, size=size
+    matching = flags_matching(criteria=criteria)
+    rows, newer_than, older_than = keyset_page(
+        matching.filter, by_field("pk"), before=before, after=after, size=size
     )
     return FlagPage(flags=rows, newer_than=newer_than, older_than=older_than)
 
