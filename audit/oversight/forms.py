@@ -5,13 +5,13 @@ import re
 from django import forms
 
 from audit.models import Action, Outcome, Rule
+from audit.oversight.forms_reports import range_end, range_start
 from audit.oversight.selectors import (
     MAX_ORGANISATIONS,
     EventFilter,
     FlagFilter,
     organisations_named,
 )
-from signposting.forms import GovukDateField
 
 PUBLIC_ID = re.compile(r"^[0-9A-Z]{3}-[0-9A-Z]{3}-[0-9A-Z]{3}$")
 
@@ -49,20 +49,8 @@ class EventFilterForm(forms.Form):
         max_length=20,
         help_text="For example 7KQ-4M2-PX9",
     )
-    date_from = GovukDateField(
-        label="From",
-        what="start date",
-        past_only=False,
-        required=False,
-        help_text="For example, 1 11 2026",
-    )
-    date_to = GovukDateField(
-        label="To",
-        what="end date",
-        past_only=False,
-        required=False,
-        help_text="For example, 30 11 2026",
-    )
+    date_from = range_start()
+    date_to = range_end()
 
     def __init__(self, *args, areas: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)

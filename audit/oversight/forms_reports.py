@@ -16,23 +16,33 @@ EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
 
 
-class ActivityRangeForm(forms.Form):
-    """The report's range (GET), in the GOV.UK date input: date_from_day, _month, _year."""
-
-    date_from = GovukDateField(
+def range_start() -> GovukDateField:
+    """The first day of a range an auditor asks for (the event list, a user's activity)."""
+    return GovukDateField(
         label="From",
         what="start date",
         past_only=False,
         required=False,
         help_text="For example, 1 11 2026",
     )
-    date_to = GovukDateField(
+
+
+def range_end() -> GovukDateField:
+    """The last day of such a range."""
+    return GovukDateField(
         label="To",
         what="end date",
         past_only=False,
         required=False,
         help_text="For example, 30 11 2026",
     )
+
+
+class ActivityRangeForm(forms.Form):
+    """The report's range (GET), in the GOV.UK date input: date_from_day, _month, _year."""
+
+    date_from = range_start()
+    date_to = range_end()
 
     def clean_date_from(self) -> date | None:
         return _in_range(self.cleaned_data["date_from"], "a start date")
