@@ -591,13 +591,14 @@ def shielding_find(request: HttpRequest) -> HttpResponse:
     restriction to lift) by the details they know, instead of typing a public id: the
     search's form and minimum criteria (POST: names never travel in the URL)."""
     area = _area(request)
+    page = {"area": area, "find_url": reverse("children:shielding-find")}
     if request.method == "GET":
         return render(
-            request, "children/manage/shielding_find.html", {"form": SearchForm(), "area": area}
+            request, "children/manage/shielding_find.html", {"form": SearchForm(), **page}
         )
     form = SearchForm(request.POST)
     if not form.is_valid():
-        return render(request, "children/manage/shielding_find.html", {"form": form, "area": area})
+        return render(request, "children/manage/shielding_find.html", {"form": form, **page})
     return _find_to_restrict(request, form, area=area)
 
 
@@ -613,9 +614,7 @@ def _find_to_restrict(
     found = (
         []
         if outcome.too_many
-        else selectors.restriction_candidates(
-            child_ids=[match.child_id for match in outcome.matches], area=area
-        )
+        else selectors.restriction_candidates(child_ids=outcome.child_ids, area=area)
     )
     record(
         request=request,
@@ -632,6 +631,7 @@ def _find_to_restrict(
         {
             "form": form,
             "area": area,
+            "find_url": reverse("children:shielding-find"),
             "searched": True,
             "found": found,
             "too_many": outcome.too_many,
@@ -645,8 +645,9 @@ def _find_to_restrict(
 def shielding(request: HttpRequest) -> HttpResponse:
     area = _area(request)
     form = ShieldingForm(request.POST or None, initial=_shielding_initial(request.GET))
+    child = None
     if request.method == "POST" and form.is_valid():
-        _check_shielding(request, form, area=area)
+        child = _check_shielding(request, form, area=area)
 
     def save(data: dict) -> str:
         child = Child.objects.select_related("shielded_by").get(public_id=data["public_id"])
@@ -677,7 +678,7 @@ def shielding(request: HttpRequest) -> HttpResponse:
         ],
         save=save,
         back_url=reverse("children:shielding-find"),
-        check_page=functools.partial(_check_shielding_answers, form=form, caption=area.name),
+        check_page=functools.partial(_check_shielding_answers, child=child, caption=area.name),
         find_url=reverse("children:shielding-find"),
         done={
             "shield": "The record is now restricted.",
@@ -698,12 +699,11 @@ def _shielding_initial(query) -> dict[str, str]:
 
 @audited_lookup
 def _check_shielding_answers(
-    request: HttpRequest, *, form: ShieldingForm, caption: str, rows: list, hidden: list
+    request: HttpRequest, *, child: Child, caption: str, rows: list, hidden: list
 ) -> HttpResponse:
     """ "Check your answers" names the child (name and date of birth), so that a mistyped
     public id is seen before it restricts the wrong child: a read of the record, recorded
-    (the form's checks have already found it to be one the admin may change)."""
-    child = Child.objects.get(public_id=form.cleaned_data["public_id"])
+    (the form's checks, _check_shielding, found it and found it one the admin may change)."""
     record(
         request=request,
         action=Action.MANAGE_VIEW,
@@ -721,8 +721,11 @@ def _check_shielding_answers(
     )
 
 
-def _check_shielding(request: HttpRequest, form: ShieldingForm, *, area: Organisation) -> None:
-    """Adds the form errors that the rule (children.access) and the record's state give."""
+def _check_shielding(
+    request: HttpRequest, form: ShieldingForm, *, area: Organisation
+) -> Child | None:
+    """Adds the form errors that the rule (children.access) and the record's state give, and
+    returns the child the form names (None if there is none)."""
     public_id = form.cleaned_data["public_id"]
     action = form.cleaned_data["action"]
     child = Child.objects.select_related("shielded_by").filter(public_id=public_id).first()
@@ -742,3 +745,4 @@ def _check_shielding(request: HttpRequest, form: ShieldingForm, *, area: Organis
     elif not decision:
         _record_refusal(request, public_id, decision.why)
         form.add_error("action", f"Only {child.shielded_by.name} can lift the restriction it made")
+    return child

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -62,6 +63,7 @@ def _find_page(form: SearchForm, id_form: PublicIdForm, **extra: Any) -> dict[st
     return {
         "form": form,
         "id_form": id_form,
+        "find_url": reverse("audit:child-find"),
         "retention_months": settings.RETENTION_MONTHS,
         **extra,
     }
