@@ -22,6 +22,7 @@ from children.matching.comparisons import (
     DateComparer,
     NameComparer,
     PostcodeComparer,
+    only_slips,
     sex_level,
 )
 from children.matching.keys import first_given_key, name_key, phonetic
@@ -104,12 +105,28 @@ def find_children(
         return SearchOutcome(matches=[], too_many=False, model_version=model.version)
     rows = blocks.candidates(typed, today=timezone.localdate())
     scored = score(typed, rows, model, prior=model.search_prior)
-    shown = [match for match in scored if match.probability >= model.show_at]
+    shown = [match for match in scored if shows(match, model)]
     return SearchOutcome(
         matches=shown[:MAX_RESULTS],
         too_many=len(shown) > MAX_RESULTS,
         model_version=model.version,
-        partial=sum(1 for match in scored if model.partial_at <= match.probability < model.show_at),
+        partial=sum(
+            1
+            for match in scored
+            if match.probability >= model.partial_at and not shows(match, model)
+        ),
+    )
+
+
+def shows(match: Match, model: MatchModel) -> bool:
+    """Whether a search shows this candidate: its match probability reaches the model's show
+    threshold, or its lower slip threshold when every detail typed agrees or is a slip away
+    (both names and the date typed): otherwise a common name with one digit of the date
+    mistyped finds no one, the failure the service exists to prevent, while a look-alike
+    that differs by more than slips stays unshown. Either way it is graded at least
+    possible, with the details that differ."""
+    return match.probability >= model.show_at or (
+        match.probability >= model.slip_at and only_slips(match.agreement)
     )
 
 
@@ -185,7 +202,7 @@ def score(
             Match(
                 child_id=child_id,
                 probability=probability,
-                grade=model.grade(probability),
+                grade=model.grade(probability) or "possible",
                 agreement={
                     "family_name": model.levels["family_name"][family],
                     "given_name": model.levels["given_name"][given],
@@ -221,9 +238,7 @@ def _name_weight(
     comparer: NameComparer, family_key: str, given_key: str, family_sound: str, model: MatchModel
 ) -> tuple[float, int, int]:
     """(weight, family level, given level) of one recorded name against the typed names."""
-    family = comparer.family(family_key, family_sound, given_key)
-    # Swapped: the typed given name is compared with the record's family name.
-    given = comparer.given(family_key if family == 2 else given_key)
+    family, given = comparer.levels(family_key, family_sound, given_key)
     return (
         model.family_weight(family, family_key) + model.weights["given_name"][given],
         family,

@@ -8,9 +8,10 @@ u probabilities of each level); a test checks that both give every pair the same
 
 Names are compared by their keys (children.matching.name_key: case, accents, hyphens,
 apostrophes and spaces folded away) and sounds (NYSIIS). When the given and family names are
-the wrong way round, the family comparison says "swapped" and the given comparison compares
-the typed given name with the record's family name, so that a swap is one piece of evidence
-(the swapped level's weight) and not two contradictions.
+the wrong way round, the family comparison says "swapped" and the given comparison is null,
+so that a swap is one piece of evidence (the swapped level's weight, whose u is the chance
+that both names coincide crosswise): neither two contradictions nor the crosswise given name
+counted a second time.
 """
 
 from collections.abc import Callable
@@ -56,6 +57,29 @@ DATE_LEVELS = (
 )
 POSTCODE_LEVELS = ("null", "full", "sector", "outward code", "area", "different")
 SEX_LEVELS = ("null", "same", "different")
+
+# The levels at which a detail is right or a slip away: a letter or two (alike), a digit of
+# the date, or its day and month the wrong way round. A candidate at these levels in every
+# detail, both names typed, is the child with a slip in what was typed or in the record, or
+# a look-alike: children.search shows it from the model's lower `slip` threshold, as a
+# possible match that says which detail differs ("null": the detail was not typed; the names
+# must be).
+SLIPS: dict[str, frozenset[str]] = {
+    "family_name": frozenset({"exact", "alike (0.92)"}),
+    "given_name": frozenset({"exact", "alike"}),
+    "date_of_birth": frozenset(
+        {"exact", "day and month swapped", "one digit different", "neighbouring digits transposed"}
+    ),
+    "postcode": frozenset({"null", "full", "sector", "outward code"}),
+    "sex": frozenset({"null", "same"}),
+}
+
+
+def only_slips(agreement: dict[str, str]) -> bool:
+    """Whether every detail of a candidate (comparison -> level label) agrees or is a slip
+    away (SLIPS)."""
+    return all(agreement.get(name, "null") in levels for name, levels in SLIPS.items())
+
 
 COMPARISONS: dict[str, tuple[str, ...]] = {
     "family_name": FAMILY_LEVELS,
@@ -198,9 +222,16 @@ class NameComparer:
             return 6
         return 7
 
+    def levels(self, family: str, family_sound: str, given: str) -> tuple[int, int]:
+        """(family level, given level) of one recorded name. When the names are the wrong way
+        round, the swapped level speaks for both names (its u is the chance that both names
+        coincide crosswise), so the given comparison is null: counting the crosswise given
+        name again would make a swap weigh more than two right names."""
+        level = self.family(family, family_sound, given)
+        return level, 0 if level == 2 else self.given(given)
+
     def given(self, their_given: str) -> int:
-        """The given names' level; the record's family name is passed as `their_given` when
-        the family comparison found the names swapped."""
+        """The given names' level (of a pair whose names are not swapped)."""
         qg = self.given_key
         if not qg or not their_given:
             return 0
@@ -257,8 +288,7 @@ def known_alternatives(given_key: str) -> frozenset[str]:
 
 
 def given_level(typed_given: str, given: str) -> int:
-    """The given names' level; the caller passes the record's family name as `given` when the
-    family comparison found the names swapped."""
+    """The given names' level of a pair whose names are not swapped (NameComparer.levels)."""
     return NameComparer("", "", typed_given).given(given)
 
 

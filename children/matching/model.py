@@ -74,6 +74,9 @@ class MatchModel:
             Grade("possible", thresholds["show"]),
         )
         self.show_weight = _weight_of(self.show_at)
+        # A candidate at a slip from every detail typed is shown from here (a model file
+        # without it shows only from `show`).
+        self.slip_at = thresholds.get("slip", self.show_at)
         # Below the threshold but above this, a candidate "partly matches": not shown, but the
         # user is told to add details rather than that no child matches.
         self.partial_at = thresholds.get("partial", self.show_at)

@@ -124,8 +124,6 @@ SWAPPED = (
     f" AND {_alike_sql('family_key_l', 'given_key_r', CLOSE)}"
     f" AND {_alike_sql('given_key_l', 'family_key_r', CLOSE)})"
 )
-# The record's given name, or its family name when the names are the wrong way round.
-THEIR_GIVEN = f"(CASE WHEN {SWAPPED} THEN family_key_r ELSE given_key_r END)"
 
 
 def _level(sql: str, label: str, **extra) -> dict:
@@ -166,13 +164,18 @@ def comparisons_sql(*, tf_minimum_u_value: float) -> list[dict]:
         _level("ELSE", L.FAMILY_LEVELS[7]),
     ]
     given = [
-        _level("given_key_l IS NULL OR given_key_r IS NULL", L.GIVEN_LEVELS[0], is_null_level=True),
-        _level(f"given_key_l = {THEIR_GIVEN}", L.GIVEN_LEVELS[1]),
-        _level(_alike_sql("given_key_l", THEIR_GIVEN, GIVEN_ALIKE), L.GIVEN_LEVELS[2]),
-        _level(f"list_contains(given_alternatives_l, {THEIR_GIVEN})", L.GIVEN_LEVELS[3]),
+        # Names the wrong way round: the family comparison's swapped level speaks for both.
         _level(
-            f"left(given_key_l, 1) = left({THEIR_GIVEN}, 1) AND"
-            f" (length(given_key_l) = 1 OR length({THEIR_GIVEN}) = 1)",
+            f"given_key_l IS NULL OR given_key_r IS NULL OR {SWAPPED}",
+            L.GIVEN_LEVELS[0],
+            is_null_level=True,
+        ),
+        _level("given_key_l = given_key_r", L.GIVEN_LEVELS[1]),
+        _level(_alike_sql("given_key_l", "given_key_r", GIVEN_ALIKE), L.GIVEN_LEVELS[2]),
+        _level("list_contains(given_alternatives_l, given_key_r)", L.GIVEN_LEVELS[3]),
+        _level(
+            "left(given_key_l, 1) = left(given_key_r, 1) AND"
+            " (length(given_key_l) = 1 OR length(given_key_r) = 1)",
             L.GIVEN_LEVELS[4],
         ),
         _level("ELSE", L.GIVEN_LEVELS[5]),
@@ -454,7 +457,7 @@ def _model_from_splink(
                 "values": {key: round(value, 10) for key, value in kept.items()},
             }
         },
-        "thresholds": {"partial": 0.02, "show": 0.5, "probable": 0.95, "certain": 0.999},
+        "thresholds": THRESHOLDS,
         "splink_settings": trained,
     }
 
@@ -464,6 +467,12 @@ def _splink_version() -> str:
 
     return splink.__version__
 
+
+# The match probabilities at which a search's candidate is shown (`show`; or `slip` when
+# every detail typed agrees or is a slip away, children.matching.comparisons.SLIPS), said to
+# partly match (`partial`), and graded (`probable`, `certain`). Chosen on bench/search.py at
+# 1,000,000 children (README, "Finding a child").
+THRESHOLDS = {"partial": 0.02, "slip": 0.05, "show": 0.5, "probable": 0.95, "certain": 0.999}
 
 # For each comparison, pairs of levels (by label) whose weights must be in this order.
 ORDERED = {
@@ -522,6 +531,18 @@ def check(model: dict) -> None:
                     f"{name}: '{better}' ({by_label[better]:.2f}) must count for more than"
                     f" '{worse}' ({by_label[worse]:.2f})"
                 )
+    # The swapped level stands for both names (the given comparison is null then): a swap is
+    # at best as good as both names right, never better.
+    family = {level["label"]: weight(level) for level in model["comparisons"]["family_name"]}
+    given = {level["label"]: weight(level) for level in model["comparisons"]["given_name"]}
+    if family["swapped with the given name"] > family["exact"] + given["exact"]:
+        raise TrainingRefused(
+            "family_name: 'swapped with the given name' must not count for more than both"
+            " names exact"
+        )
+    thresholds = model.get("thresholds", {})
+    if not thresholds.get("partial", 0) <= thresholds.get("slip", 0) <= thresholds.get("show", 1):
+        raise TrainingRefused("thresholds: partial <= slip <= show")
     prior = model["probability_two_random_records_match"]
     if not 0 < prior < 1:
         raise TrainingRefused("the prior probability of a match is not a probability")

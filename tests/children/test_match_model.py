@@ -296,8 +296,9 @@ def test_splink_and_the_python_scorer_give_every_pair_the_same_levels_and_weight
         left, right = keys[pair["unique_id_l"]], keys[pair["unique_id_r"]]
         dl, dr = by_id[pair["unique_id_l"]], by_id[pair["unique_id_r"]]
         comparer = NameComparer(left["family_key"], left["family_sound"], left["given_key"])
-        family = comparer.family(right["family_key"], right["family_sound"], right["given_key"])
-        given = comparer.given(right["family_key"] if family == 2 else right["given_key"])
+        family, given = comparer.levels(
+            right["family_key"], right["family_sound"], right["given_key"]
+        )
         levels = {
             "family_name": family,
             "given_name": given,
@@ -325,3 +326,47 @@ def test_splink_and_the_python_scorer_give_every_pair_the_same_levels_and_weight
     # The pairs reached every level that matters, not only "exact".
     assert len(set(python_levels["family_name"])) >= 4
     assert len(set(python_levels["date_of_birth"])) >= 3
+
+
+def test_a_swap_speaks_for_both_names_and_the_given_comparison_is_null():
+    from children.matching.comparisons import NameComparer
+
+    comparer = NameComparer("okafor", phonetic("okafor"), "amara")
+    family, given = comparer.levels("amara", phonetic("amara"), "okafor")
+    assert COMPARISONS["family_name"][family] == "swapped with the given name"
+    assert COMPARISONS["given_name"][given] == "null"
+    # Not swapped: the given names are compared as usual.
+    assert comparer.levels("okafor", phonetic("okafor"), "amarra") == (1, 2)
+
+
+def test_a_model_where_a_swap_counts_for_more_than_both_names_right_is_refused():
+    import copy
+    import json
+
+    bad = copy.deepcopy(json.loads(DEFAULT_MODEL.read_text()))
+    swap = next(
+        level
+        for level in bad["comparisons"]["family_name"]
+        if level["label"] == "swapped with the given name"
+    )
+    swap["u"] = swap["u"] / 2**12  # as when the crosswise given name was counted twice
+    with pytest.raises(training.TrainingRefused, match="must not count for more than both"):
+        training.check(bad)
+
+
+def test_a_model_whose_slip_threshold_is_above_the_show_threshold_is_refused():
+    import copy
+    import json
+
+    bad = copy.deepcopy(json.loads(DEFAULT_MODEL.read_text()))
+    bad["thresholds"]["slip"] = 0.6
+    with pytest.raises(training.TrainingRefused, match="partial <= slip <= show"):
+        training.check(bad)
+
+
+def test_a_model_file_without_a_slip_threshold_shows_only_from_the_show_threshold():
+    import json
+
+    content = json.loads(DEFAULT_MODEL.read_text())
+    del content["thresholds"]["slip"]
+    assert MatchModel(content).slip_at == content["thresholds"]["show"]

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from children.matching import phonetic
+from children.matching.model import current_model
 from children.models import Name
 from children.search import MAX_RESULTS, find_children
 from tests.factories import make_area, make_child
@@ -150,3 +151,54 @@ def test_stored_search_keys_follow_the_name():
     )
     assert name.family_sound == phonetic("osuilleabhain")
     assert child.addresses.get().outward_code == "SW1A"
+
+
+# --- Slips: shown as possible, from the model's lower slip threshold ------------------------
+
+
+def test_a_common_name_with_one_digit_of_the_date_mistyped_is_shown_as_possible():
+    # Oliver Taylor with one digit of the date wrong: many Oliver Taylors are born near any
+    # date, so the match probability stays under the show threshold; every detail typed is
+    # right or a slip away, so the child is shown as a possible match saying what differs,
+    # rather than "no child found".
+    child = make_child(given_names="Oliver", family_name="Taylor", date_of_birth=DOB)
+    model = current_model()
+    outcome = find_children(
+        family_name="Taylor", given_name="Oliver", date_of_birth=date(2015, 3, 3)
+    )
+    assert outcome.child_ids == [child.pk]
+    match = outcome.matches[0]
+    assert model.slip_at <= match.probability < model.show_at
+    assert match.grade == "possible"
+    assert match.agreement["date_of_birth"] == "one digit different"
+    assert outcome.partial == 0
+
+
+def test_a_look_alike_with_another_given_name_is_not_shown_by_the_slip_threshold():
+    # A sibling or a stranger: the same family name, another given name, a digit of the date
+    # away. It partly matches; nothing is shown.
+    make_child(given_names="Harry", family_name="Taylor", date_of_birth=DOB)
+    outcome = find_children(
+        family_name="Taylor", given_name="Oliver", date_of_birth=date(2015, 3, 3)
+    )
+    assert outcome.child_ids == []
+
+
+def test_a_slip_with_a_different_postcode_typed_is_not_shown_by_the_slip_threshold():
+    make_child(given_names="Oliver", family_name="Taylor", date_of_birth=DOB)  # lives in SW1A
+    outcome = find_children(
+        family_name="Taylor", given_name="Oliver", date_of_birth=date(2015, 3, 3), postcode="M1 1AE"
+    )
+    assert outcome.child_ids == []
+
+
+def test_names_the_wrong_way_round_count_for_less_than_both_names_right():
+    # "Okafor Amara" for Amara Okafor: a swap is good evidence, never better than the names
+    # as typed (the crosswise given name is not counted twice).
+    right = make_child(given_names="Amara", family_name="Okafor", date_of_birth=DOB)
+    swapped = make_child(given_names="Okafor", family_name="Amara", date_of_birth=DOB)
+    outcome = find_children(family_name="Okafor", given_name="Amara", date_of_birth=DOB)
+    assert outcome.child_ids == [right.pk, swapped.pk]
+    assert outcome.matches[0].probability > outcome.matches[1].probability
+    assert outcome.matches[1].agreement["family_name"] == "swapped with the given name"
+    assert outcome.matches[1].agreement["given_name"] == "null"
