@@ -8,9 +8,11 @@ With a date of birth:
   replaced (a step-parent's family name, a nickname) or the names are the wrong way round;
 - "a mistyped date, same family sound": the dates a record may hold when this one was typed
   (one digit different, neighbouring digits transposed, the year one or two out) for names
-  that sound like the typed family name, or like the typed given name (names swapped too);
+  whose family name sounds like the typed one;
 - "a mistyped date, same given sound": the same dates, names whose given name sounds like the
-  typed one (or like the typed family name): a changed family name with a slipped date;
+  typed one: a changed family name with a slipped date (names swapped with a slipped date
+  are the next block's; each sound crosswise here too would double these two blocks' index
+  descents, the search's largest cost, for a third error at once);
 - "both names' sounds": names whose family and given names sound like the typed ones (either
   way round), whatever the date: the date wrong in more ways than a slip;
 Always, with a postcode:
@@ -24,6 +26,7 @@ query.
 """
 
 import re
+from collections.abc import Collection
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -43,10 +46,10 @@ _NAMES = f"SELECT {_COLUMNS} FROM children_name WHERE "  # noqa: S608 (constants
 BLOCKS = {
     "the date or its day and month swapped": "date_of_birth IN ({dates})",
     "a mistyped date, same family sound": (
-        "date_of_birth IN ({mistyped}) AND family_sound IN ({sounds})"
+        "date_of_birth IN ({mistyped}) AND family_sound IN ({family_sound})"
     ),
     "a mistyped date, same given sound": (
-        "date_of_birth IN ({mistyped}) AND given_sound IN ({sounds})"
+        "date_of_birth IN ({mistyped}) AND given_sound IN ({given_sound})"
     ),
     "both names' sounds": "family_sound IN ({sounds}) AND given_sound IN ({sounds})",
     "the outward code, same family sound": "outward_code = %s AND family_sound IN ({sounds})",
@@ -62,11 +65,13 @@ def _marks(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def statement(typed, *, today: date) -> tuple[str, list | dict]:
-    """The blocks for what was typed, as one SQL statement and its parameters. On
-    PostgreSQL the lists go as arrays, so that the statement's text is the same for every
-    search and psycopg prepares it once (planning the union took longer than running it);
-    SQLite gets placeholders."""
+def statement(
+    typed, *, today: date, only: Collection[str] | None = None
+) -> tuple[str, list | dict]:
+    """The blocks for what was typed (`only` those named, to see what one block finds), as
+    one SQL statement and its parameters. On PostgreSQL the lists go as arrays, so that the
+    statement's text is the same for every search and psycopg prepares it once (planning the
+    union took longer than running it); SQLite gets placeholders."""
     sounds = sorted({sound for sound in (typed.family_sound, typed.given_sound) if sound})
     born = typed.date_of_birth
     close = sorted(dob_variants(born)[0]) if born else []
@@ -74,17 +79,27 @@ def statement(typed, *, today: date) -> tuple[str, list | dict]:
     wanted = []
     if born is not None:
         wanted.append("the date or its day and month swapped")
-        if mistyped and sounds:
-            wanted += ["a mistyped date, same family sound", "a mistyped date, same given sound"]
+        if mistyped and typed.family_sound:
+            wanted.append("a mistyped date, same family sound")
+        if mistyped and typed.given_sound:
+            wanted.append("a mistyped date, same given sound")
         if typed.family_sound and typed.given_sound:
             wanted.append("both names' sounds")
     if typed.outward_code and sounds:
         wanted += ["the outward code, same family sound", "the outward code, same given sound"]
+    if only is not None:
+        wanted = [name for name in wanted if name in only]
+    lists = {
+        "dates": close,
+        "mistyped": mistyped,
+        "sounds": sounds,
+        "family_sound": [typed.family_sound],
+        "given_sound": [typed.given_sound],
+    }
     if connection.vendor == "postgresql":
-        return _postgresql(wanted, close, mistyped, sounds, typed.outward_code)
+        return _postgresql(wanted, lists, typed.outward_code)
     parts: list[str] = []
     params: list = []
-    lists = {"dates": close, "mistyped": mistyped, "sounds": sounds}
     for name in wanted:
         sql = BLOCKS[name]
         parts.append(_NAMES + sql.format(**{key: _marks(v) for key, v in lists.items()}))
@@ -98,31 +113,25 @@ def statement(typed, *, today: date) -> tuple[str, list | dict]:
 
 # The placeholders of a block, in order: a list ({name}) or the outward code (%s).
 _TOKENS = re.compile(r"\{\w+\}|%s")
-_ARRAYS = {"{dates}": "%(close)s", "{mistyped}": "%(mistyped)s", "{sounds}": "%(sounds)s"}
 
 
-def _postgresql(wanted, close, mistyped, sounds, outward) -> tuple[str, dict]:
+def _postgresql(wanted, lists, outward) -> tuple[str, dict]:
     parts = []
     for name in wanted:
         sql = BLOCKS[name].replace("%s", "%(outward)s")
-        for mark, array in _ARRAYS.items():
-            sql = sql.replace(f"IN ({mark})", f"= ANY({array})")
+        for key in lists:
+            sql = sql.replace(f"IN ({{{key}}})", f"= ANY(%({key})s)")
         parts.append(_NAMES + sql)
-    if outward and sounds:
+    if outward and lists["sounds"]:
         parts.append(_PAST_ADDRESSES.replace("%s", "%(outward)s"))
-    return " UNION ALL ".join(parts), {
-        "close": close,
-        "mistyped": mistyped,
-        "sounds": sounds,
-        "outward": outward,
-    }
+    return " UNION ALL ".join(parts), {**lists, "outward": outward}
 
 
-def candidates(typed, *, today: date) -> list[tuple]:
+def candidates(typed, *, today: date, only: Collection[str] | None = None) -> list[tuple]:
     """Rows of (kind, child id, family key, given key, family sound, date of birth,
     postcode): a NAME found by a block (a name found by two comes twice; its postcode is the
     child's current one), or a PAST_ADDRESS in the typed outward code (its postcode)."""
-    sql, params = statement(typed, today=today)
+    sql, params = statement(typed, today=today, only=only)
     if not sql:
         return []
     with connection.cursor() as cursor:

@@ -227,6 +227,56 @@ def test_each_block_is_named_for_the_error_it_catches_and_all_run_as_one_stateme
     assert len(conditions) == 3 and not any("date_of_birth" in where for where in conditions)
 
 
+BORN = date(2014, 3, 12)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("block", "family", "given", "born", "postcode"),
+    [
+        # Both names replaced (a step-parent's name and a preferred one), day and month swapped.
+        ("the date or its day and month swapped", "Nowak", "Keira", date(2014, 12, 3), ""),
+        # Another given name, a digit of the date wrong.
+        ("a mistyped date, same family sound", "Okafor", "Keira", date(2014, 3, 13), ""),
+        # A changed family name, a digit of the date wrong.
+        ("a mistyped date, same given sound", "Nowak", "Amara", date(2014, 3, 13), ""),
+        # The right names (or a swap of them), the date wrong in more ways than a slip.
+        ("both names' sounds", "Okafor", "Amara", date(2009, 9, 25), ""),
+        ("both names' sounds", "Amara", "Okafor", date(2009, 9, 25), ""),
+        # The date wrong and a name changed: the outward code and the other name's sound.
+        ("the outward code, same family sound", "Okafor", "Keira", date(2009, 9, 25), "SW1A 9ZZ"),
+        ("the outward code, same given sound", "Nowak", "Amara", date(2009, 9, 25), "SW1A 9ZZ"),
+    ],
+)
+def test_each_block_catches_the_error_it_is_named_for_and_no_other_block_does(
+    block, family, given, born, postcode
+):
+    from children.matching.blocks import NAME, candidates
+    from children.search import Typed
+    from tests.factories import make_child
+
+    child = make_child(given_names="Amara", family_name="Okafor", date_of_birth=BORN)
+    make_child(given_names="Keira", family_name="Nowak", date_of_birth=date(2011, 7, 30))
+    family_key, given_key = name_key(family), name_key(given)
+    typed = Typed(
+        family_key,
+        given_key,
+        phonetic(family_key),
+        phonetic(given_key),
+        born,
+        postcode,
+        postcode.split(" ")[0] if postcode else "",
+        "",
+    )
+    today = date(2026, 12, 1)
+
+    def found(only):
+        return {row[1] for row in candidates(typed, today=today, only=only) if row[0] == NAME}
+
+    assert child.pk in found([block])
+    assert child.pk not in found([name for name in BLOCKS if name != block])
+
+
 # --- Splink and the plain-Python scorer agree -------------------------------------------------
 
 
