@@ -98,6 +98,12 @@ class InviteForm(forms.Form):
     def clean_organisation(self):
         return self.organisations[self.cleaned_data["organisation"]]
 
+    def invitation(self) -> dict:
+        """The new user's details, as accounts.services.user_invite takes them."""
+        data = self.cleaned_data
+        names = ("email", "given_name", "family_name", "job_title", "organisation")
+        return {**{name: data[name] for name in names}, "role": Role(data["role"])}
+
 
 class SetPasswordForm(forms.Form):
     password = forms.CharField(

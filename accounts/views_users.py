@@ -21,6 +21,7 @@ from accounts.selectors import (
     user_for_admin,
     users_in_area,
 )
+from signposting.forms import add_errors
 
 
 @require_safe
@@ -216,21 +217,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
         roles=grantable_roles(by=request.user),
     )
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            invited = services.user_invite(
-                email=data["email"],
-                given_name=data["given_name"],
-                family_name=data["family_name"],
-                job_title=data["job_title"],
-                organisation=data["organisation"],
-                role=Role(data["role"]),
-                by=request.user,
-                request=request,
-            )
+            invited = services.user_invite(**form.invitation(), by=request.user, request=request)
         except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages)
+            add_errors(form, error)
         except services.NotAllowed as refused:
             form.add_error(None, str(refused))
         else:

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from children.access import SHIELDED, Decision
 from children.identifiers import is_valid_public_id
 from children.models import Child
 
@@ -61,12 +62,23 @@ class ProbablePairDecisionForm(forms.Form):
     )
     confirmed = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, may_merge: bool, **kwargs):
+    def __init__(self, *args, may_merge: bool, restricted_contact: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["decision"].choices = [
             *([(self.SAME, "Yes, the same child: merge the records")] if may_merge else []),
             (DIFFERENT, "No, different children"),
         ]
+        # Set when a record is restricted for the data manager: its shielding authority decides.
+        self.restricted_contact = restricted_contact
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.restricted_contact and "decision" in cleaned:
+            self.add_error(
+                "decision",
+                f"One of the records is restricted: ask {self.restricted_contact} to decide",
+            )
+        return cleaned
 
     @property
     def is_confirmed(self) -> bool:
@@ -105,6 +117,23 @@ class MergeIdsForm(forms.Form):
         if cleaned.get("first") and cleaned.get("first") == cleaned.get("second"):
             self.add_error("second", "Enter the public id of a different record")
         return cleaned
+
+    def public_ids(self) -> list[str]:
+        return [self.cleaned_data["first"], self.cleaned_data["second"]]
+
+    def add_refusals(self, refusals: dict[str, Decision]) -> None:
+        """Says, on each public id the data manager may not merge, why (children.access): a
+        record restricted by another authority names whom to ask; any other is not found."""
+        for name, public_id in zip(("first", "second"), self.public_ids(), strict=True):
+            refusal = refusals.get(public_id)
+            if refusal is None:
+                continue
+            if refusal.why == SHIELDED:
+                self.add_error(
+                    name, f"This record is restricted: ask {refusal.contact} about merging it"
+                )
+            else:
+                self.add_error(name, "No record in your area has this public id")
 
 
 class MergeForm(MergeIdsForm):

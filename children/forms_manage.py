@@ -14,7 +14,11 @@ from children.identifiers import (
 from children.involvement_rules import lead_professional_gaps
 from children.matching import name_key
 from children.models import Service, Sex
+from children.services import AddressDetails, ChildDetails, InvolvementDetails, PersonName
 from signposting.forms import GovukDateField
+
+# A row of "check your answers": what, and the answer as the page writes it.
+Answer = tuple[str, str]
 
 
 def _text(label: str, *, required: bool = True, max_length: int = 200, **kwargs) -> forms.CharField:
@@ -28,6 +32,20 @@ def _text(label: str, *, required: bool = True, max_length: int = 200, **kwargs)
             "max_length": f"The {what} must be {max_length} characters or fewer",
         },
         **kwargs,
+    )
+
+
+def written_date(value) -> str:
+    """A date as "check your answers" writes it ("27 March 2026"); "" for none."""
+    return f"{value:%-d %B %Y}" if value else ""
+
+
+def _address(data: dict) -> AddressDetails:
+    return AddressDetails(
+        line_1=data["line_1"],
+        postcode=data["postcode"],
+        local_authority=data["local_authority"],
+        moved_in_on=data["moved_in_on"],
     )
 
 
@@ -103,6 +121,36 @@ class InvolvementForm(forms.Form):
                     self.add_error(field, message)
         return cleaned
 
+    def answers(self, data: dict) -> list[Answer]:
+        """The involvement as "check your answers" lists it."""
+        return [
+            ("Service", data["service"].name),
+            ("Organisation", data["organisation"].name),
+            ("Practitioner", data["practitioner_name"]),
+            ("Job title", data["practitioner_job_title"]),
+            ("Phone", data["practitioner_phone"]),
+            ("Email", data["practitioner_email"]),
+            ("Start date", written_date(data["started_on"])),
+            ("Lead professional", "Yes" if data["lead_professional"] else "No"),
+        ]
+
+    def involvement_details(self) -> InvolvementDetails:
+        """The involvement as the services take it (its fields are named as the form's)."""
+        return InvolvementDetails(
+            **{name: self.cleaned_data[name] for name in self.INVOLVEMENT_FIELDS}
+        )
+
+    INVOLVEMENT_FIELDS = (
+        "service",
+        "organisation",
+        "started_on",
+        "practitioner_name",
+        "practitioner_job_title",
+        "practitioner_phone",
+        "practitioner_email",
+        "lead_professional",
+    )
+
 
 class CloseInvolvementForm(forms.Form):
     ended_on = GovukDateField(label="End date", help_text="For example, 27 3 2026")
@@ -131,6 +179,16 @@ class MoveForm(forms.Form):
         except forms.ValidationError:
             raise forms.ValidationError("Enter a real postcode, like SW1A 1AA") from None
         return value
+
+    def answers(self, data: dict) -> list[Answer]:
+        return [
+            ("New address", f"{data['line_1']}, {data['postcode']}"),
+            ("Local authority", data["local_authority"].name),
+            ("Date of the move", written_date(data["moved_in_on"])),
+        ]
+
+    def address(self) -> AddressDetails:
+        return _address(self.cleaned_data)
 
 
 class NameForm(forms.Form):
@@ -235,6 +293,39 @@ class ChildForm(InvolvementForm):
             self.add_error("date_of_birth", "The child must be under 18")
         return cleaned
 
+    def answers(self, data: dict) -> list[Answer]:
+        return [
+            ("Name", f"{data['given_names']} {data['family_name']}"),
+            ("Date of birth", written_date(data["date_of_birth"])),
+            ("Sex", Sex(data["sex"]).label),
+            ("NHS number", data["nhs_number"]),
+            ("Address", f"{data['line_1']}, {data['postcode']}"),
+            ("Local authority", data["local_authority"].name),
+            ("Moved in", written_date(data["moved_in_on"])),
+            *super().answers(data),
+        ]
+
+    def child_details(self) -> ChildDetails:
+        data = self.cleaned_data
+        return ChildDetails(
+            date_of_birth=data["date_of_birth"],
+            name=PersonName(data["given_names"], data["family_name"]),
+            address=_address(data),
+            sex=Sex(data["sex"]),
+            nhs_number=data["nhs_number"] or None,
+        )
+
+    def criteria(self) -> dict[str, str]:
+        """What the add-a-child check looks for, as a search's criteria in the audit trail."""
+        data = self.cleaned_data
+        values = {
+            "family_name": data["family_name"],
+            "given_name": data["given_names"],
+            "date_of_birth": data["date_of_birth"].isoformat(),
+            "nhs_number": data["nhs_number"],
+        }
+        return {key: value for key, value in values.items() if value}
+
 
 class ShieldingForm(forms.Form):
     public_id = _text(
@@ -268,3 +359,10 @@ class ShieldingForm(forms.Form):
                 "Enter the public ID exactly as on the record, like 7KQ-4M2-PX9"
             )
         return value
+
+    def answers(self, data: dict) -> list[Answer]:
+        return [
+            ("Public ID", data["public_id"]),
+            ("Change", dict(self.fields["action"].choices)[data["action"]]),
+            ("Reason", data["reason"]),
+        ]

@@ -411,3 +411,39 @@ def _unused_public_id() -> str:
         candidate = new_public_id()
         if not Child.objects.filter(public_id=candidate).exists():
             return candidate
+
+
+@transaction.atomic
+def involvement_attach(
+    *, child: Child, details: InvolvementDetails, request: HttpRequest | None = None
+) -> Involvement:
+    """Adds a new child's first involvement to a record the add-a-child check found, instead
+    of a second record for the same child. Taking the lead over from another service is
+    agreed with them, not done here: a lead involvement is refused while the child has one."""
+    if (
+        details.lead_professional
+        and child.involvements.filter(lead_professional=True, ended_on__isnull=True).exists()
+    ):
+        raise ValidationError(
+            {
+                "lead_professional": "This child already has a lead professional: choose No, "
+                "and agree any change of lead with them"
+            }
+        )
+    return involvement_add(child=child, details=details, request=request)
+
+
+@transaction.atomic
+def child_restriction_set(
+    *,
+    public_id: str,
+    restrict: bool,
+    authority: Organisation,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> Child:
+    """Restricts the record (child_shield) or lifts its restriction (child_unshield)."""
+    child = Child.objects.select_related("shielded_by").get(public_id=public_id)
+    change = child_shield if restrict else child_unshield
+    change(child=child, authority=authority, reason=reason, request=request)
+    return child

@@ -25,7 +25,7 @@ from accounts.models import Organisation
 from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.services import AuditWriteError, record
-from children import access, selectors, services
+from children import access, selectors, selectors_manage, services
 from children.forms import SearchForm
 from children.forms_manage import (
     ChildForm,
@@ -34,12 +34,14 @@ from children.forms_manage import (
     MoveForm,
     NameForm,
     ShieldingForm,
+    written_date,
 )
 from children.identifiers import is_valid_public_id
-from children.models import Child, Involvement, Sex
+from children.models import Child, Involvement
 from children.ratelimit import lookup_allowed
-from children.search import MAX_RESULTS, find_children
+from children.search import MAX_RESULTS
 from children.views import rate_limited
+from signposting.forms import add_errors
 
 _NOT_POSTED_BACK = {"csrfmiddlewaretoken", "confirm", "edit", "attach"}
 
@@ -111,71 +113,43 @@ def _confirmable(
     request: HttpRequest,
     form: Form,
     *,
-    heading: str,
-    caption: str,
     rows: Callable[[dict], list[tuple[str, Any]]],
     save: Callable[[dict], str],
-    back_url: str,
-    intro: str = "",
     check_page: Callable[..., HttpResponse] | None = None,
-    done: str = "",
-    find_url: str = "",
+    **page: str,
 ) -> HttpResponse:
     """Form, then "check your answers", then save (the confirm button posts everything back,
     which is checked again). `save` returns where to go next. `check_page`, if given, answers
     the "check your answers" step itself (called with the rows and the hidden fields).
-    `find_url`, if given, is where to find the child by their details instead."""
+    `page` is what the form page says (FORM_PAGE): `find_url`, if given, is where to find
+    the child by their details instead."""
     if request.method == "POST" and form.is_valid():
         if "confirm" in request.POST:
             try:
                 return redirect(save(form.cleaned_data))
             except ValidationError as error:
-                for field, messages in _errors(error).items():
-                    form.add_error(field if field in form.fields else None, messages)
+                add_errors(form, error)
         elif "edit" not in request.POST:
-            hidden = [
-                (name, value)
-                for name, values in request.POST.lists()
-                if name not in _NOT_POSTED_BACK
-                for value in values
-            ]
+            answers, hidden = rows(form.cleaned_data), _posted_back(request)
             if check_page is not None:
-                return check_page(request, rows=rows(form.cleaned_data), hidden=hidden)
-            return render(
-                request,
-                "children/manage/check.html",
-                {"caption": caption, "rows": rows(form.cleaned_data), "hidden": hidden},
-            )
-    return render(
-        request,
-        "children/manage/form.html",
-        {
-            "form": form,
-            "heading": heading,
-            "caption": caption,
-            "back_url": back_url,
-            "intro": intro,
-            "done": done,
-            "find_url": find_url,
-        },
-    )
+                return check_page(request, rows=answers, hidden=hidden)
+            context = {"caption": page["caption"], "rows": answers, "hidden": hidden}
+            return render(request, "children/manage/check.html", context)
+    return render(request, "children/manage/form.html", {"form": form, **FORM_PAGE, **page})
 
 
-def _errors(error: ValidationError) -> dict[str, list[str]]:
-    if hasattr(error, "error_dict"):
-        return {
-            field: [str(m) for e in errors for m in e.messages]
-            for field, errors in error.error_dict.items()
-        }
-    return {"__all__": error.messages}
+# What the form page says: a heading, a caption and a way back; these only when given.
+FORM_PAGE = {"intro": "", "done": "", "find_url": ""}
 
 
-def _yes_no(value: bool) -> str:
-    return "Yes" if value else "No"
-
-
-def _date(value) -> str:
-    return f"{value:%-d %B %Y}" if value else ""
+def _posted_back(request: HttpRequest) -> list[tuple[str, str]]:
+    """The form's fields, as hidden fields of "check your answers" to post back."""
+    return [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in _NOT_POSTED_BACK
+        for value in values
+    ]
 
 
 # --- A child's record, to manage ------------------------------------------------------------
@@ -223,6 +197,12 @@ def _manage_page(request: HttpRequest, child: Child) -> HttpResponse:
     )
 
 
+ADD_CHILD_INTRO = (
+    "Add a child only when a service is involved with them: the record is kept until "
+    "the retention period after the last involvement ends."
+)
+
+
 @require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_RECORDS)
 def create(request: HttpRequest) -> HttpResponse:
@@ -231,33 +211,10 @@ def create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "attach" in request.POST and form.is_valid():
         return _attach(request, form, public_id=request.POST["attach"])
 
-    def rows(data: dict) -> list[tuple[str, Any]]:
-        return [
-            ("Name", f"{data['given_names']} {data['family_name']}"),
-            ("Date of birth", _date(data["date_of_birth"])),
-            ("Sex", Sex(data["sex"]).label),
-            ("NHS number", data["nhs_number"]),
-            ("Address", f"{data['line_1']}, {data['postcode']}"),
-            ("Local authority", data["local_authority"].name),
-            ("Moved in", _date(data["moved_in_on"])),
-            *_involvement_rows(data),
-        ]
-
     def save(data: dict) -> str:
         child = services.child_create(
-            details=services.ChildDetails(
-                date_of_birth=data["date_of_birth"],
-                name=services.PersonName(data["given_names"], data["family_name"]),
-                address=services.AddressDetails(
-                    line_1=data["line_1"],
-                    postcode=data["postcode"],
-                    local_authority=data["local_authority"],
-                    moved_in_on=data["moved_in_on"],
-                ),
-                sex=Sex(data["sex"]),
-                nhs_number=data["nhs_number"] or None,
-            ),
-            first_involvement=_involvement_details(data),
+            details=form.child_details(),
+            first_involvement=form.involvement_details(),
             request=request,
         )
         return reverse("children:manage", args=[child.public_id]) + "?saved=added"
@@ -267,26 +224,12 @@ def create(request: HttpRequest) -> HttpResponse:
         form,
         heading="Add a child",
         caption=area.name,
-        intro=(
-            "Add a child only when a service is involved with them: the record is kept until "
-            "the retention period after the last involvement ends."
-        ),
-        rows=rows,
+        intro=ADD_CHILD_INTRO,
+        rows=form.answers,
         save=save,
         back_url=reverse("home"),
         check_page=functools.partial(_check_new_child, form=form, caption=area.name),
     )
-
-
-def _new_child_criteria(data: dict) -> dict[str, str]:
-    """What the add-a-child check looks for, as a search's criteria in the audit trail."""
-    values = {
-        "family_name": data["family_name"],
-        "given_name": data["given_names"],
-        "date_of_birth": data["date_of_birth"].isoformat(),
-        "nhs_number": data["nhs_number"],
-    }
-    return {key: value for key, value in values.items() if value}
 
 
 @audited_lookup
@@ -296,78 +239,53 @@ def _check_new_child(
     """ "Check your answers" for a new child, with the children on the register that may be
     this child: a lookup like a search (children.access, the hourly limit, the misuse rules),
     and shown no more than a search result is (a shielded child as "Restricted record")."""
-    from children.duplicates import probable_duplicates
-
-    data = form.cleaned_data
-    criteria = _new_child_criteria(data)
+    criteria = form.criteria()
     if not lookup_allowed(user=request.user):
         return rate_limited(request, criteria=criteria)
-    found = probable_duplicates(
+    data = form.cleaned_data
+    found = selectors_manage.new_child_lookalikes(
         date_of_birth=data["date_of_birth"],
-        names=[(data["given_names"], data["family_name"])],
-        nhs_number=data["nhs_number"] or None,
+        given_names=data["given_names"],
+        family_name=data["family_name"],
+        nhs_number=data["nhs_number"],
+        viewer=request.user,
     )
-    too_many = len(found) > MAX_RESULTS
-    results = (
-        []
-        if too_many
-        else selectors.search_results(child_ids=[c.pk for c in found], viewer=request.user)
-    )
-    record(
-        request=request,
-        action=Action.SEARCH,
-        children=[result.public_id for result in results],
-        criteria=criteria,
-        result_count=len(results),
-        outcome="too_many" if too_many else "allowed",
-        detail={"page": "add_child"},
-    )
+    _record_lookup(request, found, criteria=criteria, page="add_child")
+    context = {"caption": caption, "rows": rows, "hidden": hidden}
     return TemplateResponse(
         request,
         "children/manage/check.html",
-        {
-            "caption": caption,
-            "rows": rows,
-            "hidden": hidden,
-            "duplicates": results,
-            "too_many": too_many,
-        },
+        {**context, "duplicates": found.rows, "too_many": found.too_many},
+    )
+
+
+def _record_lookup(
+    request: HttpRequest, found: selectors_manage.Found, *, criteria: dict, page: str
+) -> None:
+    """A manage page's lookup, recorded as a search (the page it came from in its detail)."""
+    record(
+        request=request,
+        action=Action.SEARCH,
+        children=found.public_ids,
+        criteria=criteria,
+        result_count=len(found.rows),
+        outcome="too_many" if found.too_many else "allowed",
+        detail={"page": page},
     )
 
 
 def _attach(request: HttpRequest, form: ChildForm, *, public_id: str) -> HttpResponse:
     """Adds the new child's first involvement to a record the add-a-child check showed the
     user (in any area), instead of creating a second record for the same child."""
-    child = None
-    if is_valid_public_id(public_id) and access.in_latest_results(
-        viewer=request.user, public_id=public_id
-    ):
-        child = Child.objects.select_related("shielded_by").filter(public_id=public_id).first()
-    decision = (
-        access.may_attach(viewer=request.user, child=child)
-        if child is not None
-        else access.Decision(allowed=False, why="not_in_search_results")
-    )
+    child, decision = selectors_manage.child_to_attach(viewer=request.user, public_id=public_id)
     if not decision:
         return refused(request, public_id=public_id, decision=decision)
-    details = _involvement_details(form.cleaned_data)
-    if (
-        details.lead_professional
-        and child.involvements.filter(lead_professional=True, ended_on__isnull=True).exists()
-    ):
-        # Another service leads: taking the lead over is agreed with them, not done here.
-        form.add_error(
-            "lead_professional",
-            "This child already has a lead professional: choose No, and agree any change of "
-            "lead with them",
+    try:
+        services.involvement_attach(
+            child=child, details=form.involvement_details(), request=request
         )
-    else:
-        try:
-            services.involvement_add(child=child, details=details, request=request)
-        except ValidationError as error:
-            for field, messages in _errors(error).items():
-                form.add_error(field if field in form.fields else None, messages)
-    if form.errors:
+    except ValidationError as error:
+        add_errors(form, error)
         return render(
             request,
             "children/manage/form.html",
@@ -381,32 +299,6 @@ def _attach(request: HttpRequest, form: ChildForm, *, public_id: str) -> HttpRes
     return redirect(reverse("children:manage", args=[child.public_id]) + "?saved=attached")
 
 
-def _involvement_rows(data: dict) -> list[tuple[str, Any]]:
-    return [
-        ("Service", data["service"].name),
-        ("Organisation", data["organisation"].name),
-        ("Practitioner", data["practitioner_name"]),
-        ("Job title", data["practitioner_job_title"]),
-        ("Phone", data["practitioner_phone"]),
-        ("Email", data["practitioner_email"]),
-        ("Start date", _date(data["started_on"])),
-        ("Lead professional", _yes_no(data["lead_professional"])),
-    ]
-
-
-def _involvement_details(data: dict) -> services.InvolvementDetails:
-    return services.InvolvementDetails(
-        service=data["service"],
-        organisation=data["organisation"],
-        started_on=data["started_on"],
-        practitioner_name=data["practitioner_name"],
-        practitioner_job_title=data["practitioner_job_title"],
-        practitioner_phone=data["practitioner_phone"],
-        practitioner_email=data["practitioner_email"],
-        lead_professional=data["lead_professional"],
-    )
-
-
 @require_http_methods(["GET", "POST"])
 @requires(Capability.MANAGE_RECORDS)
 @managed_child
@@ -416,7 +308,7 @@ def involvement_add(request: HttpRequest, child: Child) -> HttpResponse:
     manage_url = reverse("children:manage", args=[public_id])
 
     def save(data: dict) -> str:
-        details = _involvement_details(data)
+        details = form.involvement_details()
         if details.lead_professional:
             # The new lead takes over: the old one steps down first.
             involvement = services.involvement_add(
@@ -434,7 +326,7 @@ def involvement_add(request: HttpRequest, child: Child) -> HttpResponse:
         form,
         heading="Add an involvement",
         caption=_caption(child),
-        rows=_involvement_rows,
+        rows=form.answers,
         save=save,
         back_url=manage_url,
     )
@@ -472,7 +364,7 @@ def involvement_close(request: HttpRequest, child: Child, involvement_id: int) -
         caption=_caption(child),
         rows=lambda data: [
             ("Involvement", f"{involvement.service.name}, {involvement.organisation.name}"),
-            ("End date", _date(data["ended_on"])),
+            ("End date", written_date(data["ended_on"])),
         ],
         save=save,
         back_url=manage_url,
@@ -510,20 +402,11 @@ def involvement_lead(request: HttpRequest, child: Child, involvement_id: int) ->
 @requires(Capability.MANAGE_RECORDS)
 @managed_child
 def move(request: HttpRequest, child: Child) -> HttpResponse:
-    public_id = child.public_id
-    manage_url = reverse("children:manage", args=[public_id])
+    manage_url = reverse("children:manage", args=[child.public_id])
+    form = MoveForm(request.POST or None)
 
     def save(data: dict) -> str:
-        services.child_move(
-            child=child,
-            address=services.AddressDetails(
-                line_1=data["line_1"],
-                postcode=data["postcode"],
-                local_authority=data["local_authority"],
-                moved_in_on=data["moved_in_on"],
-            ),
-            request=request,
-        )
+        services.child_move(child=child, address=form.address(), request=request)
         # After a move out of the area, this area may no longer look after the child.
         child.refresh_from_db(fields=["shielded", "shielded_by"])
         still_here = access.may_manage(viewer=request.user, child=child)
@@ -531,21 +414,20 @@ def move(request: HttpRequest, child: Child) -> HttpResponse:
 
     return _confirmable(
         request,
-        MoveForm(request.POST or None),
+        form,
         heading="Record a move",
         caption=_caption(child),
-        intro=(
-            "The current address ends on the day of the move. Every involvement stays on the "
-            "record, so the new area sees what went on before."
-        ),
-        rows=lambda data: [
-            ("New address", f"{data['line_1']}, {data['postcode']}"),
-            ("Local authority", data["local_authority"].name),
-            ("Date of the move", _date(data["moved_in_on"])),
-        ],
+        intro=MOVE_INTRO,
+        rows=form.answers,
         save=save,
         back_url=manage_url,
     )
+
+
+MOVE_INTRO = (
+    "The current address ends on the day of the move. Every involvement stays on the "
+    "record, so the new area sees what went on before."
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -574,7 +456,7 @@ def rename(request: HttpRequest, child: Child) -> HttpResponse:
         ),
         rows=lambda data: [
             ("New name", f"{data['given_names']} {data['family_name']}"),
-            ("Since", _date(data["since"])),
+            ("Since", written_date(data["since"])),
         ],
         save=save,
         back_url=manage_url,
@@ -591,15 +473,18 @@ def shielding_find(request: HttpRequest) -> HttpResponse:
     restriction to lift) by the details they know, instead of typing a public id: the
     search's form and minimum criteria (POST: names never travel in the URL)."""
     area = _area(request)
-    page = {"area": area, "find_url": reverse("children:shielding-find")}
     if request.method == "GET":
         return render(
-            request, "children/manage/shielding_find.html", {"form": SearchForm(), **page}
+            request, "children/manage/shielding_find.html", _find_page(SearchForm(), area)
         )
     form = SearchForm(request.POST)
     if not form.is_valid():
-        return render(request, "children/manage/shielding_find.html", {"form": form, **page})
+        return render(request, "children/manage/shielding_find.html", _find_page(form, area))
     return _find_to_restrict(request, form, area=area)
+
+
+def _find_page(form: SearchForm, area: Organisation) -> dict[str, Any]:
+    return {"form": form, "area": area, "find_url": reverse("children:shielding-find")}
 
 
 @audited_lookup
@@ -610,34 +495,30 @@ def _find_to_restrict(
     page it came from in its detail), showing only the children the area looks after."""
     if not lookup_allowed(user=request.user):
         return rate_limited(request, criteria=form.criteria())
-    outcome = find_children(**form.terms())
-    found = (
-        []
-        if outcome.too_many
-        else selectors.restriction_candidates(child_ids=outcome.child_ids, area=area)
-    )
-    record(
-        request=request,
-        action=Action.SEARCH,
-        children=[candidate.public_id for candidate in found],
-        criteria=form.criteria(),
-        result_count=len(found),
-        outcome="too_many" if outcome.too_many else "allowed",
-        detail={"page": "restrict"},
-    )
+    found = selectors_manage.children_to_restrict(terms=form.terms(), area=area)
+    _record_lookup(request, found, criteria=form.criteria(), page="restrict")
     return TemplateResponse(
         request,
         "children/manage/shielding_find.html",
         {
-            "form": form,
-            "area": area,
-            "find_url": reverse("children:shielding-find"),
+            **_find_page(form, area),
             "searched": True,
-            "found": found,
-            "too_many": outcome.too_many,
+            "found": found.rows,
+            "too_many": found.too_many,
             "max_results": MAX_RESULTS,
         },
     )
+
+
+SHIELDING_INTRO = (
+    "A restricted (shielded) record shows in searches only as restricted, with your "
+    "safeguarding contact, and opens only for your area's data managers, without the "
+    "address. Use it when knowing where the child is could put them at risk."
+)
+SHIELDING_DONE = {
+    "shield": "The record is now restricted.",
+    "unshield": "The restriction has been lifted.",
+}
 
 
 @require_http_methods(["GET", "POST"])
@@ -650,15 +531,13 @@ def shielding(request: HttpRequest) -> HttpResponse:
         child = _check_shielding(request, form, area=area)
 
     def save(data: dict) -> str:
-        child = Child.objects.select_related("shielded_by").get(public_id=data["public_id"])
-        if data["action"] == "shield":
-            services.child_shield(
-                child=child, authority=area, reason=data["reason"], request=request
-            )
-        else:
-            services.child_unshield(
-                child=child, authority=area, reason=data["reason"], request=request
-            )
+        services.child_restriction_set(
+            public_id=data["public_id"],
+            restrict=data["action"] == "shield",
+            authority=area,
+            reason=data["reason"],
+            request=request,
+        )
         return reverse("children:shielding") + "?done=" + data["action"]
 
     return _confirmable(
@@ -666,24 +545,13 @@ def shielding(request: HttpRequest) -> HttpResponse:
         form,
         heading="Restrict a child's record",
         caption=area.name,
-        intro=(
-            "A restricted (shielded) record shows in searches only as restricted, with your "
-            "safeguarding contact, and opens only for your area's data managers, without the "
-            "address. Use it when knowing where the child is could put them at risk."
-        ),
-        rows=lambda data: [
-            ("Public ID", data["public_id"]),
-            ("Change", dict(form.fields["action"].choices)[data["action"]]),
-            ("Reason", data["reason"]),
-        ],
+        intro=SHIELDING_INTRO,
+        rows=form.answers,
         save=save,
         back_url=reverse("children:shielding-find"),
         check_page=functools.partial(_check_shielding_answers, child=child, caption=area.name),
         find_url=reverse("children:shielding-find"),
-        done={
-            "shield": "The record is now restricted.",
-            "unshield": "The restriction has been lifted.",
-        }.get(request.GET.get("done", ""), ""),
+        done=SHIELDING_DONE.get(request.GET.get("done", ""), ""),
     )
 
 
@@ -712,7 +580,7 @@ def _check_shielding_answers(
     )
     named = [
         ("Child", selectors.current_name(child=child) or "Name not recorded"),
-        ("Date of birth", _date(child.date_of_birth)),
+        ("Date of birth", written_date(child.date_of_birth)),
     ]
     return TemplateResponse(
         request,

@@ -1,9 +1,10 @@
-"""Form fields shared by the apps: the GOV.UK date input."""
+"""Shared by the apps' forms: the GOV.UK date input, and a service's errors on a form."""
 
 import re
 from datetime import date
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 
@@ -74,3 +75,17 @@ class GovukDateField(forms.MultiValueField):
         if self.past_only and value > timezone.localdate():
             raise forms.ValidationError(f"The {self.what} must be today or in the past")
         return value
+
+
+def add_errors(form: forms.Form, error: ValidationError) -> None:
+    """A service's ValidationError on the form: each message on its field, or on the form as a
+    whole when the service names no field, or one the form does not have."""
+    if hasattr(error, "error_dict"):
+        by_field = {
+            field: [str(m) for e in errors for m in e.messages]
+            for field, errors in error.error_dict.items()
+        }
+    else:
+        by_field = {"__all__": error.messages}
+    for field, messages in by_field.items():
+        form.add_error(field if field in form.fields else None, messages)

@@ -156,3 +156,7 @@ class OutcomeForm(forms.Form):
         if not note:
             raise forms.ValidationError("Enter a note about the outcome")
         return note
+
+    def decision(self) -> dict:
+        """The outcome and note, as audit.oversight.services.flag_outcome_record takes them."""
+        return {"outcome": Outcome(self.cleaned_data["outcome"]), "note": self.cleaned_data["note"]}

@@ -14,6 +14,10 @@ MAX_DAYS = 366
 # the last, local midnights) away from the ends of the calendar.
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
+# The report's range in the address: the GOV.UK date input's three boxes of each date.
+DATE_KEYS = tuple(
+    f"{name}_{part}" for name in ("date_from", "date_to") for part in ("day", "month", "year")
+)
 
 
 def range_start() -> GovukDateField:
@@ -73,11 +77,24 @@ class ActivityRangeForm(forms.Form):
         cleaned["date_from"], cleaned["date_to"] = start, end
         return cleaned
 
+    @classmethod
+    def from_query(cls, query) -> "ActivityRangeForm":
+        """The form of the range the address asks for (unbound when it asks for none), the
+        default range filled in."""
+        asked = {key: query[key] for key in DATE_KEYS if key in query}
+        start, end = default_range()
+        return cls(asked or None, initial={"date_from": start, "date_to": end})
+
     def date_range(self) -> tuple[date, date]:
         """The range to report on: the one asked for, or the default when nothing was asked."""
         if not self.is_bound:
             return default_range()
         return self.cleaned_data["date_from"], self.cleaned_data["date_to"]
+
+    def range_criteria(self) -> dict[str, str]:
+        """The range reported on, as the audit event's criteria give it."""
+        date_from, date_to = self.date_range()
+        return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
 
 
 def default_range() -> tuple[date, date]:

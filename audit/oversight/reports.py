@@ -488,3 +488,39 @@ def outcome_text(*, action: str, outcome: str, result_count: int | None, detail:
     if action == Action.SEARCH and result_count is not None:
         text = f"{text} ({result_count} result{'' if result_count == 1 else 's'})"
     return text
+
+
+@dataclass(frozen=True)
+class ActivityReport:
+    """A user's activity over a range, and one page of their events in it."""
+
+    date_from: date
+    date_to: date
+    activity: UserActivity
+    page: EventPage
+
+
+def user_activity_report(
+    *,
+    user_id: int,
+    date_range: tuple[date, date],
+    before: int | None,
+    after: int | None,
+    size: int,
+) -> ActivityReport:
+    """A user's activity over the range (first and last day), and the page of their events
+    asked for."""
+    date_from, date_to = date_range
+    return ActivityReport(
+        date_from=date_from,
+        date_to=date_to,
+        activity=user_activity(user_id=user_id, date_from=date_from, date_to=date_to),
+        page=user_events_page(
+            user_id=user_id,
+            date_from=date_from,
+            date_to=date_to,
+            before=before,
+            after=after,
+            size=size,
+        ),
+    )

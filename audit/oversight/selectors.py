@@ -158,3 +158,10 @@ def flag_with_event(*, flag_id: int) -> tuple[Flag, AuditEvent | None] | None:
         else None
     )
     return flag, event
+
+
+def events_for_export(*, criteria: EventFilter, limit: int) -> tuple[list[AuditEvent], bool]:
+    """The matching events, newest first, at most `limit` of them; and whether there were
+    more (the export is capped)."""
+    events = list(events_matching(criteria=criteria)[: limit + 1])
+    return events[:limit], len(events) > limit

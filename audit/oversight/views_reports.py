@@ -17,12 +17,17 @@ from accounts.decorators import requires
 from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.oversight import reports
-from audit.oversight.charts import daily_bar_chart
 from audit.oversight.csvexport import csv_response
-from audit.oversight.event_rows import child_report_path, event_rows_html
-from audit.oversight.forms_reports import ActivityRangeForm, PublicIdForm, default_range
+from audit.oversight.event_rows import event_rows_html
+from audit.oversight.forms_reports import ActivityRangeForm, PublicIdForm
+from audit.oversight.pages import (
+    PAGING_KEYS,
+    page_href,
+    paging,
+    sequence_param,
+    user_activity_context,
+)
 from audit.oversight.reports import AccessRow
-from audit.oversight.views import page_href, sequence_param
 from audit.services import record
 from children.forms import SearchForm
 from children.identifiers import is_valid_public_id
@@ -31,11 +36,6 @@ from children.selectors import search_results
 
 # Ids beyond a signed 64-bit integer cannot exist, and the databases refuse to compare them.
 MAX_ID = 2**63 - 1
-PAGING_KEYS = ("before", "after")
-# The report's range in the address: the GOV.UK date input's three boxes of each date.
-DATE_KEYS = tuple(
-    f"{name}_{part}" for name in ("date_from", "date_to") for part in ("day", "month", "year")
-)
 # A user's events are listed 50 a page, as on the event list: below the chart and the
 # daily table, a page of 100 rows cost the page its 50 ms.
 USER_EVENTS_PAGE = 50
@@ -226,70 +226,27 @@ def user_activity(request: HttpRequest, user_id: int) -> HttpResponse:
     subject = reports.report_subject(user_id=user_id) if user_id <= MAX_ID else None
     if subject is None:
         raise Http404
-    asked = {key: request.GET[key] for key in DATE_KEYS if key in request.GET}
-    start, end = default_range()
-    form = ActivityRangeForm(asked or None, initial={"date_from": start, "date_to": end})
+    form = ActivityRangeForm.from_query(request.GET)
     if form.is_bound and not form.is_valid():
         record(
             request=request,
             action=Action.ACTIVITY_REPORT,
-            criteria={"user": user_id, **asked},
+            criteria={"user": user_id, **form.data},
             outcome="invalid",
         )
-        return TemplateResponse(
-            request, "audit/user_activity.html", {"subject": subject, "form": form}
-        )
-    date_from, date_to = form.date_range()
-    activity = reports.user_activity(user_id=user_id, date_from=date_from, date_to=date_to)
-    page = reports.user_events_page(
-        user_id=user_id,
-        date_from=date_from,
-        date_to=date_to,
-        before=sequence_param(request.GET.get("before")),
-        after=sequence_param(request.GET.get("after")),
-        size=USER_EVENTS_PAGE,
+        context = {"subject": subject, "form": form}
+        return TemplateResponse(request, "audit/user_activity.html", context)
+    report = reports.user_activity_report(
+        user_id=user_id, date_range=form.date_range(), size=USER_EVENTS_PAGE, **paging(request.GET)
     )
-    dates = {
-        f"{name}_{part}": str(getattr(day, part))
-        for name, day in (("date_from", date_from), ("date_to", date_to))
-        for part in ("day", "month", "year")
-    }
     record(
         request=request,
         action=Action.ACTIVITY_REPORT,
-        criteria={
-            "user": user_id,
-            "date_from": date_from.isoformat(),
-            "date_to": date_to.isoformat(),
-            **_paging(request),
-        },
-        result_count=len(page.events),
+        criteria={"user": user_id, **form.range_criteria(), **_paging(request)},
+        result_count=len(report.page.events),
     )
-    chart = daily_bar_chart(
-        values=[(day.day, day.lookups) for day in activity.days],
-        title="Lookups per day (searches and record views)",
-        unit="lookup",
-        units="lookups",
-        chart_id="lookups-chart",
-    )
-    return TemplateResponse(
-        request,
-        "audit/user_activity.html",
-        {
-            "subject": subject,
-            "form": form,
-            "activity": activity,
-            "chart": chart,
-            "page": page,
-            "rows": event_rows_html(
-                reports.access_rows(page.events),
-                names=True,
-                child_report_path=child_report_path(),
-            ),
-            "newer_href": page_href(dates, "after", page.newer_than),
-            "older_href": page_href(dates, "before", page.older_than),
-        },
-    )
+    context = user_activity_context(subject=subject, form=form, report=report)
+    return TemplateResponse(request, "audit/user_activity.html", context)
 
 
 def _paging(request: HttpRequest) -> dict[str, str]:
