@@ -1,7 +1,7 @@
 """Reads of the register."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -12,12 +12,21 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Organisation, User
-from children.access import area_of, children_in_area, restricted_contact, shielded_from
+from children.access import (
+    Decision,
+    area_may_manage_each,
+    area_of,
+    children_in_area,
+    restricted_contact,
+    shielded_from,
+)
 from children.matching import name_key
+from children.merged import survivors_of
 from children.models import Address, Child, Involvement, Name, NameKind, Sex
 
 if TYPE_CHECKING:
-    from children.search import Match
+    from audit.selectors import LatestSearch
+    from children.search import Match, SearchOutcome
 
 
 def children_for_data_manager(*, user: User) -> QuerySet[Child]:
@@ -156,6 +165,44 @@ def search_results(
             )
         )
     return results
+
+
+def search_event_detail(*, outcome: "SearchOutcome", results: list[SearchResult]) -> dict:
+    """What a search's audit event keeps beside its criteria and results: which model ranked
+    the results and how each agreed, so that a past search can be explained (and its results
+    shown again by "Back to results"); whether records only partly matched."""
+    return {
+        "match_model": outcome.model_version,
+        "shown": {
+            result.public_id: {"grade": result.grade, "agreement": result.agreement}
+            for result in results
+            if not result.restricted_contact
+        },
+        "partial": bool(outcome.partial) and not results,
+    }
+
+
+def results_shown_again(*, latest: "LatestSearch", viewer: User) -> list[SearchResult]:
+    """The results of the user's latest search, as the records are now (a merged-away record
+    as its survivor, a record restricted since as restricted), graded and described as the
+    search showed them (its event's detail)."""
+    survivors = survivors_of(latest.public_ids)
+    public_ids = [survivors.get(public_id, public_id) for public_id in latest.public_ids]
+    ids = dict(Child.objects.filter(public_id__in=public_ids).values_list("public_id", "pk"))
+    shown = latest.detail.get("shown", {})
+    return [
+        result
+        if result.restricted_contact or result.public_id not in shown
+        else replace(
+            result,
+            grade=shown[result.public_id]["grade"],
+            agreement=tuple(tuple(pair) for pair in shown[result.public_id]["agreement"]),
+        )
+        for result in search_results(
+            child_ids=list(dict.fromkeys(ids[p] for p in public_ids if p in ids)),
+            viewer=viewer,
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -453,6 +500,18 @@ def stale_involvements(*, area: Organisation, now: datetime) -> QuerySet[Involve
 
 
 # --- What oversight needs to know about a record view (audit.oversight) --------------------
+
+
+def stale_rows(
+    *, area: Organisation, involvements: list[Involvement]
+) -> list[tuple[Involvement, Decision]]:
+    """Each stale involvement with whether the area may manage its record (the one access
+    rule, asked once for the page): a row leads to the record's manage page, unless another
+    authority restricted the record, then to whom to ask."""
+    decisions = area_may_manage_each(
+        area=area, children=[involvement.child for involvement in involvements]
+    )
+    return [(involvement, decisions[involvement.child_id]) for involvement in involvements]
 
 
 @dataclass(frozen=True)

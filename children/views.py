@@ -4,8 +4,7 @@ Every lookup runs under audit.lookup.audited_lookup: the read and its audit
 event commit together, and the page renders only afterwards.
 """
 
-from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -26,7 +25,7 @@ from audit.services import record
 from children import access, selectors
 from children.forms import Reason, ReasonForm, SearchForm
 from children.identifiers import is_valid_public_id
-from children.merged import merged_into, survivors_of
+from children.merged import merged_into
 from children.models import Child
 from children.ratelimit import lookup_allowed, next_lookup_at
 from children.search import MAX_RESULTS, find_children
@@ -64,18 +63,16 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
         criteria=form.criteria(),
         result_count=len(results),
         outcome="too_many" if outcome.too_many else "allowed",
-        # Which model ranked the results, and how each agreed, so that a past search can be
-        # explained (and its results shown again by "Back to results").
-        detail={
-            "match_model": outcome.model_version,
-            "shown": {
-                result.public_id: {"grade": result.grade, "agreement": result.agreement}
-                for result in results
-                if not result.restricted_contact
-            },
-            "partial": bool(outcome.partial) and not results,
-        },
+        detail=selectors.search_event_detail(outcome=outcome, results=results),
     )
+    partial = bool(outcome.partial) and not results
+    return _results_page(request, form, results, too_many=outcome.too_many, partial=partial)
+
+
+def _results_page(
+    request: HttpRequest, form: SearchForm, results: list, **context
+) -> TemplateResponse:
+    """The search page with its results (and, for results shown again, when it was)."""
     return TemplateResponse(
         request,
         "children/search.html",
@@ -83,9 +80,8 @@ def _run_search(request: HttpRequest, form: SearchForm) -> HttpResponse:
             "form": form,
             "searched": True,
             "results": results,
-            "too_many": outcome.too_many,
-            "partial": bool(outcome.partial) and not results,
             "max_results": MAX_RESULTS,
+            **context,
         },
     )
 
@@ -111,41 +107,20 @@ def results(request: HttpRequest) -> HttpResponse:
 
 @audited_lookup
 def _show_results_again(request: HttpRequest, latest: LatestSearch) -> HttpResponse:
-    survivors = survivors_of(latest.public_ids)
-    public_ids = [survivors.get(public_id, public_id) for public_id in latest.public_ids]
-    ids = dict(Child.objects.filter(public_id__in=public_ids).values_list("public_id", "pk"))
-    shown = latest.detail.get("shown", {})
-    results = [
-        result
-        if result.restricted_contact or result.public_id not in shown
-        else replace(
-            result,
-            grade=shown[result.public_id]["grade"],
-            agreement=tuple(tuple(pair) for pair in shown[result.public_id]["agreement"]),
-        )
-        for result in selectors.search_results(
-            child_ids=list(dict.fromkeys(ids[p] for p in public_ids if p in ids)),
-            viewer=request.user,
-        )
-    ]
+    results = selectors.results_shown_again(latest=latest, viewer=request.user)
     record(
         request=request,
         action=Action.RESULTS_VIEW,
         children=[result.public_id for result in results],
         detail={"search": latest.sequence},
     )
-    return TemplateResponse(
+    return _results_page(
         request,
-        "children/search.html",
-        {
-            "form": SearchForm(initial=_initial(latest.criteria)),
-            "searched": True,
-            "searched_at": latest.occurred_at,
-            "results": results,
-            "too_many": latest.outcome == "too_many",
-            "partial": latest.detail.get("partial", False),
-            "max_results": MAX_RESULTS,
-        },
+        SearchForm(initial=_initial(latest.criteria)),
+        results,
+        searched_at=latest.occurred_at,
+        too_many=latest.outcome == "too_many",
+        partial=latest.detail.get("partial", False),
     )
 
 
@@ -223,42 +198,19 @@ def _reason_page(child: Child, form: ReasonForm) -> dict:
 
 @audited_lookup
 def _open_record(request: HttpRequest, child: Child) -> HttpResponse:
-    public_id = child.public_id
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        # Not a refusal: the user has not answered yet. Recorded once, as what it is.
-        record(
-            request=request,
-            action=Action.REASON_MISSING,
-            children=[child],
-            outcome="asked_again",
-        )
-        return TemplateResponse(request, "children/reason.html", _reason_page(child, form))
+        return _ask_again(request, child, form)
     if not lookup_allowed(user=request.user):
-        return rate_limited(request, children=[public_id])
+        return rate_limited(request, children=[child.public_id])
     child_record = selectors.child_record(child=child, viewer=request.user)
-    reason = Reason(form.cleaned_data["reason"])
-    record(
-        request=request,
-        action=Action.RECORD_VIEW,
-        children=[child],
-        reason_code=reason.value,
-        reason_text=form.cleaned_data["details"],
-    )
+    reason, _ = _record_read(request, child, form, Action.RECORD_VIEW)
     manageable = (
         has_capability(request.user, Capability.MANAGE_RECORDS)
         and access.may_manage(viewer=request.user, child=child).allowed
     )
-    return TemplateResponse(
-        request,
-        "children/record.html",
-        {
-            "record": child_record,
-            "reason": reason.label,
-            "reason_form": form,
-            "manageable": manageable,
-        },
-    )
+    context = {"reason_form": form, "manageable": manageable}
+    return _record_page(request, child_record, reason, **context)
 
 
 @audited_lookup
@@ -266,35 +218,57 @@ def _print_record(request: HttpRequest, child: Child) -> HttpResponse:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         # The print form carries the reason the record view was given; without it, ask.
-        record(
-            request=request,
-            action=Action.REASON_MISSING,
-            children=[child],
-            outcome="asked_again",
-            detail={"page": "print"},
-        )
-        return TemplateResponse(request, "children/reason.html", _reason_page(child, form))
+        return _ask_again(request, child, form, detail={"page": "print"})
     child_record = selectors.child_record(child=child, viewer=request.user)
+    reason, read_at = _record_read(request, child, form, Action.RECORD_PRINT)
+    user = request.user
+    return _record_page(
+        request,
+        child_record,
+        reason,
+        printing=True,
+        printed_at=timezone.localtime(read_at),
+        printed_by=user.get_full_name() or user.get_username(),
+        printed_for=user.organisation.name if user.organisation else "",
+        marking=settings.RECORD_HANDLING_MARKING,
+    )
+
+
+def _ask_again(
+    request: HttpRequest, child: Child, form: ReasonForm, detail: dict | None = None
+) -> HttpResponse:
+    """Not a refusal: the user has not answered yet. Recorded once, as what it is."""
+    record(
+        request=request,
+        action=Action.REASON_MISSING,
+        children=[child],
+        outcome="asked_again",
+        detail=detail,
+    )
+    return TemplateResponse(request, "children/reason.html", _reason_page(child, form))
+
+
+def _record_read(
+    request: HttpRequest, child: Child, form: ReasonForm, action: Action
+) -> tuple[Reason, datetime]:
+    """Records the view (or print) of the record with the reason given: the reason, and
+    when the event says it happened."""
     reason = Reason(form.cleaned_data["reason"])
     event = record(
         request=request,
-        action=Action.RECORD_PRINT,
+        action=action,
         children=[child],
         reason_code=reason.value,
         reason_text=form.cleaned_data["details"],
     )
+    return reason, event.occurred_at
+
+
+def _record_page(request: HttpRequest, child_record, reason: Reason, **context) -> HttpResponse:
     return TemplateResponse(
         request,
         "children/record.html",
-        {
-            "record": child_record,
-            "reason": reason.label,
-            "printing": True,
-            "printed_at": timezone.localtime(event.occurred_at),
-            "printed_by": request.user.get_full_name() or request.user.get_username(),
-            "printed_for": request.user.organisation.name if request.user.organisation else "",
-            "marking": settings.RECORD_HANDLING_MARKING,
-        },
+        {"record": child_record, "reason": reason.label, **context},
     )
 
 
@@ -362,20 +336,13 @@ def stale_involvements(request: HttpRequest) -> HttpResponse:
         criteria={"area": area.ons_code, "page": page.number},
         result_count=page.paginator.count,
     )
-    # Each row leads to the record's manage page, unless another authority restricted the
-    # record (the one access rule says so): then whom to ask.
-    involvements = list(page)
-    decisions = access.area_may_manage_each(
-        area=area, children=[involvement.child for involvement in involvements]
-    )
-    rows = [(involvement, decisions[involvement.child_id]) for involvement in involvements]
     return TemplateResponse(
         request,
         "children/stale_involvements.html",
         {
             "area": area,
             "page": page,
-            "rows": rows,
+            "rows": selectors.stale_rows(area=area, involvements=list(page)),
             "threshold": timezone.localdate(selectors.stale_threshold(now=now)),
             "prev_href": f"?page={page.previous_page_number()}" if page.has_previous() else "",
             "next_href": f"?page={page.next_page_number()}" if page.has_next() else "",
