@@ -129,6 +129,10 @@ class NameComparer:
         self._given_as_family: dict[str, bool] = {}  # record family alike typed given (swap)
         self._family_as_given: dict[str, bool] = {}  # record given alike typed family (swap)
         self._given_alike: dict[str, bool] = {}  # alike typed given (0.88)
+        self._alternatives = known_alternatives(typed_given) if typed_given else frozenset()
+        # Prepared keys -> whether that name of a record could agree (could_agree).
+        self._family_could: dict[str, bool] = {}
+        self._given_could: dict[str, bool] = {}
 
     def prepare(self, family_keys: set[str], given_keys: set[str]) -> None:
         families, givens = sorted(family_keys), sorted(given_keys)
@@ -159,32 +163,35 @@ class NameComparer:
             as_given = _alike_in_batch(qf, givens, CLOSE)
             for key in givens:
                 self._family_as_given[key] = key in as_given
+        # Each prepared key once, rather than each recorded name (a search at 5,000,000
+        # children scores about 1,500 names; these sets are a few hundred keys).
+        for key in families:
+            self._family_could[key] = bool(qf) and (
+                key == qf
+                or self._family_close[key]
+                or self._family_fair[key]
+                or (min(len(qf), len(key)) >= 3 and (qf in key or key in qf))
+            )
+        for key in givens:
+            self._given_could[key] = (bool(qf) and self._family_as_given[key]) or (
+                bool(qg)
+                and (
+                    key == qg
+                    or self._given_alike[key]
+                    or key in self._alternatives
+                    or (key[0] == qg[0] and (len(key) == 1 or len(qg) == 1))
+                )
+            )
 
     def could_agree(self, family: str, family_sound: str, given: str) -> bool:
-        """Whether either name of a prepared record could be at a level better than
-        "different": false means both names are "different" (and not swapped)."""
-        qf, qg = self.family_key, self.given_key
-        if qf and (
-            family == qf
-            or self._family_close.get(family, True)
-            or self._family_fair.get(family, True)
-            or (self.family_sound and family_sound == self.family_sound)
-            or (min(len(qf), len(family)) >= 3 and (qf in family or family in qf))
-            or self._family_as_given.get(given, True)
-        ):
+        """Whether either name of a record could be at a level better than "different":
+        false means both names are "different" (and not swapped). A name that was not
+        prepared could (it is scored, and the levels decide)."""
+        if self._family_could.get(family, True) or self._given_could.get(given, True):
             return True
-        if (
-            qg
-            and given
-            and (
-                given == qg
-                or self._given_alike.get(given, True)
-                or given in known_alternatives(qg)
-                or (given[0] == qg[0] and (len(given) == 1 or len(qg) == 1))
-            )
-        ):
+        if self.family_key and self.family_sound and family_sound == self.family_sound:
             return True
-        return not (qf and qg)  # with a name missing, nothing to rule out
+        return not (self.family_key and self.given_key)  # with a name missing, nothing to rule out
 
     def _cached(self, cache: dict[str, bool], key: str, a: str, threshold: float) -> bool:
         found = cache.get(key)
@@ -239,7 +246,7 @@ class NameComparer:
             return 1
         if self._cached(self._given_alike, their_given, qg, GIVEN_ALIKE):
             return 2
-        if their_given in known_alternatives(qg):
+        if their_given in self._alternatives:
             return 3
         if qg[0] == their_given[0] and (len(qg) == 1 or len(their_given) == 1):
             return 4
