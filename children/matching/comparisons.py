@@ -155,9 +155,10 @@ class NameComparer:
             as_family = _alike_in_batch(qg, families, CLOSE)
             for key in families:
                 self._given_as_family[key] = key in as_family
-            both = sorted(family_keys | given_keys)
-            alike_given = _alike_in_batch(qg, both, GIVEN_ALIKE)
-            for key in both:
+            # Given names only: a swap compares no given name with a family name (its given
+            # comparison is null).
+            alike_given = _alike_in_batch(qg, givens, GIVEN_ALIKE)
+            for key in givens:
                 self._given_alike[key] = key in alike_given
         if qf:
             as_given = _alike_in_batch(qf, givens, CLOSE)
