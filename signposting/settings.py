@@ -265,17 +265,27 @@ WHITENOISE_MANIFEST_STRICT = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_CID_HEADER = None
 
+# Logs: one JSON object a line on standard error, for every request and every command run,
+# carrying its request id and never a child's details (docs/operations/logging.md).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {"context": {"()": "signposting.logs.ContextFilter"}},
+    "formatters": {"json": {"()": "signposting.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["context"],
+        }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Request logs carry paths and, on error, request details; never POST bodies.
-        "django.request": {"level": "WARNING"},
+        # Every request has its own line (signposting.requests), status included: Django's
+        # own lines for 4xx answers would only repeat it. Errors keep their traceback.
+        "django.request": {"level": "ERROR"},
+        # runserver's line names the path, which may hold a child's public id.
+        "django.server": {"handlers": [], "propagate": False},
         "axes": {"level": "WARNING"},
     },
 }
