@@ -290,6 +290,15 @@ LOGGING = {
     },
 }
 
+# Error monitoring (signposting/monitoring.py): Sentry, only when SENTRY_DSN is set, with no
+# request bodies, cookies, query strings or local variables and anything child-shaped blanked.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+if SENTRY_DSN:
+    from signposting.monitoring import start_error_monitoring
+
+    start_error_monitoring(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
+
 SERVICE_NAME = "Find who's working with a child"
 CSRF_FAILURE_VIEW = "signposting.views.csrf_failure"
 AUDITLOG_LOGENTRY_MODEL = "audit.ChangeRecord"
