@@ -281,6 +281,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's lines go to the JSON handler only: not also to its plain-text console (with
+        # DEBUG) nor by e-mail to ADMINS (with the request, form and all).
+        "django": {"handlers": [], "level": "INFO"},
         # Every request has its own line (signposting.requests), status included: Django's
         # own lines for 4xx answers would only repeat it. Errors keep their traceback.
         "django.request": {"level": "ERROR"},
