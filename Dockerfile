@@ -28,4 +28,6 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, sys, urllib.request as u; r = u.Request('http://127.0.0.1:8000/healthz', headers={'Host': os.environ['ALLOWED_HOSTS'].split(',')[0]}); sys.exit(0 if u.urlopen(r, timeout=4).status == 200 else 1)"
-CMD ["sh", "-c", "exec gunicorn signposting.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --access-logfile - --forwarded-allow-ips=${FORWARDED_ALLOW_IPS:-127.0.0.1}"]
+# No gunicorn access log: its lines name the path, which may hold a child's public id. The
+# app logs one JSON line a request instead (docs/operations/logging.md).
+CMD ["sh", "-c", "exec gunicorn signposting.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --forwarded-allow-ips=${FORWARDED_ALLOW_IPS:-127.0.0.1}"]

@@ -17,7 +17,7 @@ run: setup assets
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/gunicorn signposting.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} \
-		--access-logfile - --forwarded-allow-ips=""
+		--forwarded-allow-ips=""
 
 ## test: set up, then lint, migration and deploy checks and the whole suite against DATABASE_URL
 test: setup assets lint checks pytest

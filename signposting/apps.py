@@ -8,4 +8,6 @@ class SignpostingConfig(AppConfig):
     verbose_name = "Find who's working with a child"
 
     def ready(self) -> None:
-        from signposting import proxies  # noqa: F401 (registers the deploy check)
+        from signposting import command_log, proxies  # noqa: F401 (registers the deploy check)
+
+        command_log.install()

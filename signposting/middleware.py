@@ -1,4 +1,5 @@
-"""Cross-cutting request handling: request ids, session lifetime, caching of signed-in pages."""
+"""Cross-cutting request handling: request ids and the request log line, session lifetime,
+caching of signed-in pages."""
 
 import re
 import time
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from signposting.client_ip import client_ip
+from signposting.logs import log_context, request_line
 from signposting.proxies import note_untrusted_forwarding
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -25,19 +27,45 @@ SESSION_REFRESH_SECONDS = 60
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (a trusted proxy's X-Request-ID, or a new UUID) and echoes it."""
+    """Gives every request an id (a trusted proxy's X-Request-ID, or a new UUID) and echoes it;
+    every log line written while it is served carries the id, and it ends with one line of its
+    own: who (user id and role, never a name), which page (the URL pattern's name, never the
+    path: it may hold a child's public id), the status and how long it took."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
         note_untrusted_forwarding(request)
         incoming = request.headers.get("X-Request-ID", "")
         trusted = settings.TRUSTED_PROXY_COUNT > 0 and _REQUEST_ID.match(incoming)
         request.request_id = incoming if trusted else uuid.uuid4().hex
-        response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id
+        with log_context(request_id=request.request_id):
+            response = self.get_response(request)
+            response["X-Request-ID"] = request.request_id
+            user_id, role = _signed_in(request)
+            match = request.resolver_match
+            request_line(
+                request_id=request.request_id,
+                user_id=user_id,
+                role=role,
+                url_name=match.view_name if match else None,
+                method=request.method,
+                status=response.status_code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
         return response
+
+
+def _signed_in(request: HttpRequest) -> tuple[int | None, str | None]:
+    """The user's id and role, if the request already knew who they are. Only the user that
+    the authentication middleware has already loaded (and cached on the request): asking now
+    could cost a query, or fail when the database is what went wrong."""
+    user = request.__dict__.get("_cached_user")
+    if user is None or not user.is_authenticated:
+        return None, None
+    return user.pk, user.role or None
 
 
 class ErrorPagesMiddleware:

@@ -265,20 +265,42 @@ WHITENOISE_MANIFEST_STRICT = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_CID_HEADER = None
 
+# Logs: one JSON object a line on standard error, for every request and every command run,
+# carrying its request id and never a child's details (docs/operations/logging.md).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {"context": {"()": "signposting.logs.ContextFilter"}},
+    "formatters": {"json": {"()": "signposting.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["context"],
+        }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Request logs carry paths and, on error, request details; never POST bodies.
-        "django.request": {"level": "WARNING"},
+        # Django's lines go to the JSON handler only: not also to its plain-text console (with
+        # DEBUG) nor by e-mail to ADMINS (with the request, form and all).
+        "django": {"handlers": [], "level": "INFO"},
+        # Every request has its own line (signposting.requests), status included: Django's
+        # own lines for 4xx answers would only repeat it. Errors keep their traceback.
+        "django.request": {"level": "ERROR"},
+        # runserver's line names the path, which may hold a child's public id.
+        "django.server": {"handlers": [], "propagate": False},
         "axes": {"level": "WARNING"},
     },
 }
+
+# Error monitoring (signposting/monitoring.py): Sentry, only when SENTRY_DSN is set, with no
+# request bodies, cookies, query strings or local variables and anything child-shaped blanked.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+if SENTRY_DSN:
+    from signposting.monitoring import start_error_monitoring
+
+    start_error_monitoring(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 SERVICE_NAME = "Find who's working with a child"
 CSRF_FAILURE_VIEW = "signposting.views.csrf_failure"
