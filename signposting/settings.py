@@ -288,6 +288,11 @@ AUDITLOG_LOGENTRY_MODEL = "audit.ChangeRecord"
 # involvement ends, and never past their 18th birthday plus the same period.
 RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=12)
 
+# The nightly run (manage.py nightly) writes a checkpoint of the audit chain's head here,
+# one file a run, and verifies the chain against the newest one before. Ship this directory
+# off the host (and keep it between runs).
+AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "checkpoints")))
+
 # Anti-harvesting: searches plus record views one user may make in an hour.
 LOOKUPS_PER_HOUR = env.int("LOOKUPS_PER_HOUR", default=60)
 # How long "Back to results" shows the user's latest search results again (read from the
