@@ -5,6 +5,7 @@ import fcntl
 import io
 import json
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -246,3 +247,20 @@ def test_on_postgresql_a_run_holds_the_lock_while_it_runs_and_releases_it(
     assert try_advisory_lock(other_session)  # released at the end of the run
     with other_session.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [signposting.nightly.LOCK_KEY])
+
+
+OPERATIONS = Path(__file__).resolve().parents[1] / "docs" / "operations"
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "nightly.cron",
+        "signposting-nightly.service",
+        "signposting-nightly.timer",
+        "nightly-cronjob.yaml",
+    ],
+)
+def test_the_guide_shows_each_shipped_scheduler_example_as_it_is(example):
+    shipped = (OPERATIONS / example).read_text()
+    assert shipped in (OPERATIONS / "nightly.md").read_text()
