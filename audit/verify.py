@@ -25,6 +25,10 @@ class Verdict:
     broken_sequence: int | None = None
     problem: str = ""
 
+    @property
+    def broken_at(self) -> str:
+        return f"at sequence {self.broken_sequence}" if self.broken_sequence else "at the end"
+
 
 def chain_head() -> Checkpoint | None:
     head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()

@@ -310,6 +310,11 @@ AUDITLOG_LOGENTRY_MODEL = "audit.ChangeRecord"
 # involvement ends, and never past their 18th birthday plus the same period.
 RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=12)
 
+# The nightly run (manage.py nightly) writes a checkpoint of the audit chain's head here,
+# one file a run, and verifies the chain against the newest one before. Ship this directory
+# off the host (and keep it between runs).
+AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "checkpoints")))
+
 # Anti-harvesting: searches plus record views one user may make in an hour.
 LOOKUPS_PER_HOUR = env.int("LOOKUPS_PER_HOUR", default=60)
 # How long "Back to results" shows the user's latest search results again (read from the
@@ -334,6 +339,9 @@ FLAG_VOLUME_MIN_LOOKUPS = env.int("FLAG_VOLUME_MIN_LOOKUPS", default=20)
 # or on these days (Monday is 0) are flagged, once per user per day.
 FLAG_WORKING_HOURS = tuple(env.list("FLAG_WORKING_HOURS", cast=int, default=[7, 19]))
 FLAG_WORKING_DAYS = tuple(env.list("FLAG_WORKING_DAYS", cast=int, default=[0, 1, 2, 3, 4]))
+# ...and the bank holidays of England and Wales are not working days (the list bundled with
+# govuk-bank-holidays; nothing is fetched). Off for a service staffed every day of the year.
+FLAG_BANK_HOLIDAYS = env.bool("FLAG_BANK_HOLIDAYS", default=True)
 # 6. fishing: a day with at least this many searches, and record views for at most
 # this share of them.
 FLAG_FISHING_MIN_SEARCHES = env.int("FLAG_FISHING_MIN_SEARCHES", default=20)

@@ -13,6 +13,7 @@ Every finding has a key, so running a rule again over the same events raises
 nothing new. Flags hold figures, never a child's name.
 """
 
+import functools
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from govuk_bank_holidays.bank_holidays import BankHolidays
 
 from audit.models import Action, AuditEvent, Flag, Rule
 from audit.selectors import LOOKUPS, lookups_since, start_of
@@ -84,20 +86,36 @@ def personal_link(*, event: AuditEvent, facts: Any) -> Finding | None:
 
 def out_of_hours(*, event: AuditEvent, facts: Any) -> Finding | None:
     """5. A search or record view outside working hours: once per user per day, with the
-    first such lookup's local time."""
+    first such lookup's local time. Working hours are FLAG_WORKING_HOURS on
+    FLAG_WORKING_DAYS, except on the bank holidays of England and Wales (with
+    FLAG_BANK_HOLIDAYS on, the default): a lookup at 10:00 on Christmas Day is out of hours
+    even on a weekday."""
     if event.action not in LOOKUPS:
         return None
     local = timezone.localtime(event.occurred_at)
-    start, end = settings.FLAG_WORKING_HOURS
-    if local.weekday() in settings.FLAG_WORKING_DAYS and start <= local.hour < end:
-        return None
     day = local.date()
+    start, end = settings.FLAG_WORKING_HOURS
+    working_day = local.weekday() in settings.FLAG_WORKING_DAYS and not (
+        settings.FLAG_BANK_HOLIDAYS and day in bank_holidays()
+    )
+    if working_day and start <= local.hour < end:
+        return None
     return Finding(
         rule=Rule.OUT_OF_HOURS,
         key=f"out_of_hours:user:{event.actor_id}:{day.isoformat()}",
         day=day,
         detail={"first_at": local.strftime("%H:%M"), "weekday": local.strftime("%A")},
     )
+
+
+@functools.cache
+def bank_holidays() -> frozenset[date]:
+    """England and Wales's bank holidays, from the list bundled with govuk-bank-holidays
+    (never fetched: a lookup makes no outbound call), read once per process. The list runs
+    a year or two ahead: upgrade the package's pin every year."""
+    calendar = BankHolidays(use_cached_holidays=True)
+    holidays = calendar.get_holidays(division=BankHolidays.ENGLAND_AND_WALES)
+    return frozenset(holiday["date"] for holiday in holidays)
 
 
 def volume_today(*, event: AuditEvent, facts: Any) -> Finding | None:

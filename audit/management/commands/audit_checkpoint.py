@@ -1,10 +1,9 @@
 """Prints the audit chain's head as JSON, for keeping off the host."""
 
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.checkpoints import checkpoint_json
 from audit.verify import chain_head
 
 
@@ -15,12 +14,4 @@ class Command(BaseCommand):
         head = chain_head()
         if head is None:
             raise CommandError("The audit trail is empty: nothing to checkpoint yet.")
-        self.stdout.write(
-            json.dumps(
-                {
-                    "sequence": head.sequence,
-                    "hash": head.hash,
-                    "taken_at": timezone.now().isoformat(),
-                }
-            )
-        )
+        self.stdout.write(checkpoint_json(head=head, taken_at=timezone.now()))

@@ -3,14 +3,9 @@
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
-from audit.models import AuditEvent, Flag
-from audit.oversight import flags
-from audit.oversight.lookup_rules import area_code
-from audit.selectors import start_of
+from audit.oversight.services import flags_raise_for_day
 
 
 class Command(BaseCommand):
@@ -36,38 +31,7 @@ class Command(BaseCommand):
         total = 0
         for offset in range(days - 1, -1, -1):
             checked = last - timedelta(days=offset)
-            raised = _flag_day(checked)
+            raised = flags_raise_for_day(day=checked)
             total += raised
             self.stdout.write(f"{checked.isoformat()}: {raised} new flag(s)")
         self.stdout.write(self.style.SUCCESS(f"Raised {total} new flag(s)."))
-
-
-@transaction.atomic
-def _flag_day(day: date) -> int:
-    found = flags.findings_for_day(day=day)
-    raised = set(
-        Flag.objects.filter(key__in=[finding.key for _, finding in found]).values_list(
-            "key", flat=True
-        )
-    )
-    new = []
-    for user_day, finding in found:
-        if finding.key in raised:
-            continue
-        # The user as the trail last saw them that day (they may be gone since).
-        latest = (
-            AuditEvent.objects.filter(
-                actor_id=user_day.actor_id, occurred_at__lt=start_of(day + timedelta(days=1))
-            )
-            .order_by("-sequence")
-            .first()
-        )
-        user = User.objects.select_related("organisation").filter(pk=user_day.actor_id).first()
-        new += flags.flags_from(
-            [finding],
-            actor=flags.actor_values(latest),
-            area_code=area_code(user.organisation) if user else "",
-            event_sequence=None,
-        )
-    flags.save_flags(new)
-    return len(new)

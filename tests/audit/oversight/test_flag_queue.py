@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 def always_working_hours(settings):
     settings.FLAG_WORKING_HOURS = (0, 24)
     settings.FLAG_WORKING_DAYS = (0, 1, 2, 3, 4, 5, 6)
+    settings.FLAG_BANK_HOLIDAYS = False
 
 
 @pytest.fixture

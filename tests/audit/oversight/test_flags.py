@@ -22,9 +22,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def always_working_hours(settings):
-    # Tests run at any hour: only the out-of-hours tests set real working hours.
+    # Tests run at any hour (and on any day): only the out-of-hours tests set real working
+    # hours and the bank holidays.
     settings.FLAG_WORKING_HOURS = (0, 24)
     settings.FLAG_WORKING_DAYS = (0, 1, 2, 3, 4, 5, 6)
+    settings.FLAG_BANK_HOLIDAYS = False
 
 
 @pytest.fixture
@@ -210,6 +212,7 @@ def test_a_different_family_name_is_no_personal_link(home):
 def office_hours(settings):
     settings.FLAG_WORKING_HOURS = (8, 18)
     settings.FLAG_WORKING_DAYS = (0, 1, 2, 3, 4)
+    settings.FLAG_BANK_HOLIDAYS = True
 
 
 def test_a_lookup_in_working_hours_is_not_flagged(monkeypatch, office_hours, viewer):
@@ -243,6 +246,61 @@ def test_working_hours_are_local_time(monkeypatch, office_hours, viewer):
     monkeypatch.setattr(timezone, "now", lambda: moment)
     search(viewer)
     assert rules_raised() == []
+
+
+@pytest.mark.parametrize(
+    "holiday",
+    [datetime(2026, 12, 25, 10, 0), datetime(2026, 4, 6, 10, 0)],
+    ids=["Christmas Day, a Friday", "Easter Monday"],
+)
+def test_a_lookup_on_a_bank_holiday_is_flagged_in_working_hours(
+    monkeypatch, office_hours, viewer, holiday
+):
+    at(monkeypatch, holiday)
+    search(viewer)
+    flag = Flag.objects.get()
+    assert flag.rule == Rule.OUT_OF_HOURS
+    assert flag.day == holiday.date()
+    assert flag.detail["first_at"] == "10:00"
+
+
+def test_a_lookup_at_ten_on_an_ordinary_weekday_is_not_flagged(monkeypatch, office_hours, viewer):
+    at(monkeypatch, datetime(2026, 12, 23, 10, 0))  # the Wednesday before Christmas
+    search(viewer)
+    assert rules_raised() == []
+
+
+def test_bank_holidays_can_be_working_days(monkeypatch, office_hours, settings, viewer):
+    settings.FLAG_BANK_HOLIDAYS = False  # a service staffed every day of the year
+    at(monkeypatch, datetime(2026, 12, 25, 10, 0))
+    search(viewer)
+    assert rules_raised() == []
+
+
+def test_bank_holidays_come_from_the_bundled_list_once_per_process(monkeypatch):
+    import govuk_bank_holidays.bank_holidays as library
+
+    def no_fetching(*args, **kwargs):
+        raise AssertionError("the bank holidays were fetched")
+
+    made = []
+
+    class Counted(library.BankHolidays):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(library.requests, "get", no_fetching)
+    monkeypatch.setattr(audit.oversight.flags, "BankHolidays", Counted)
+    audit.oversight.flags.bank_holidays.cache_clear()
+    try:
+        for _ in range(3):
+            holidays = audit.oversight.flags.bank_holidays()
+    finally:
+        audit.oversight.flags.bank_holidays.cache_clear()
+    assert made == [{"use_cached_holidays": True}]
+    assert date(2026, 12, 28) in holidays  # Boxing Day's substitute
+    assert date(2026, 12, 26) not in holidays  # a Saturday
 
 
 # --- 1. Volume, as it happens ----------------------------------------------------------------

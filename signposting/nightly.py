@@ -1,0 +1,161 @@
+"""The nightly jobs as one run (`manage.py nightly`): the retention purge, the day rules of
+misuse for yesterday, the audit chain verified against the last checkpoint, and a new
+checkpoint; one run at a time.
+
+It lives in the project package because it composes every app: the purge is children's,
+the day rules oversight's, the checkpoints the trail core's. The import-linter contracts
+(pyproject.toml) keep accounts, children and the trail core from importing upwards, and
+oversight may import children; the project package sits above them all. A command here
+also needs no exemption from the trail core's contract, as oversight's flag_events does.
+
+Each part calls its app's own function (the ones `purge_expired`, `flag_events`,
+`verify_audit` and `audit_checkpoint` call), so a part behaves here as its command does.
+The run writes no audit event of its own: the purge records one per child already, and
+flags, checks and checkpoints change nothing in the register.
+"""
+
+import fcntl
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from audit.checkpoints import (
+    CheckpointUnreadable,
+    checkpoint_latest,
+    checkpoint_read,
+    checkpoint_write,
+)
+from audit.oversight.services import flags_raise_for_day
+from audit.verify import Verdict, verify_chain
+from children.services import children_purge_expired
+
+logger = logging.getLogger(__name__)
+
+# pg_try_advisory_lock key of the nightly run ("nightly" in hex); the chain's appends use
+# another ("audit").
+LOCK_KEY = 0x6E696768746C79
+
+
+class AlreadyRunning(Exception):
+    """Another nightly run holds the lock: this one does nothing."""
+
+
+class PartFailed(Exception):
+    """A part ran and found something wrong (as opposed to crashing)."""
+
+
+@dataclass(frozen=True)
+class PartResult:
+    name: str
+    ok: bool
+    outcome: str
+
+
+@contextmanager
+def nightly_lock() -> Iterator[None]:
+    """Held for the whole run; AlreadyRunning if another run holds it. On PostgreSQL a
+    session-level advisory lock, so that runs on different hosts (a CronJob's pods) exclude
+    each other; on SQLite, which lives on one host, an exclusive flock on var/nightly.lock.
+    Either is released when its holder dies, so a killed run leaves no stale lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            (locked,) = cursor.fetchone()
+        if not locked:
+            raise AlreadyRunning("another nightly run holds the database's advisory lock")
+        try:
+            yield
+        finally:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+            except DatabaseError:
+                logger.warning("Nightly lock not released: it goes with the lost connection")
+        return
+    path = Path(settings.VAR_DIR) / "nightly.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as file:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(f"another nightly run holds {path}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+def nightly_run(*, today: date, checkpoint_dir: Path) -> list[PartResult]:
+    """Runs every part in order, each whatever became of the ones before, but the new
+    checkpoint: it is the head the verification vouched for, so a chain that fails to
+    verify gets none (a checkpoint of a cut chain would vouch for it the next night)."""
+    night = _Night(today=today, checkpoint_dir=checkpoint_dir)
+    jobs: list[tuple[str, Callable[[], str]]] = [
+        ("purge", night.purge),
+        ("misuse rules", night.misuse_rules),
+        ("verify", night.verify),
+        ("checkpoint", night.checkpoint),
+    ]
+    return [_run(name, job) for name, job in jobs]
+
+
+def _run(name: str, job: Callable[[], str]) -> PartResult:
+    try:
+        return PartResult(name=name, ok=True, outcome=job())
+    except PartFailed as failure:
+        return PartResult(name=name, ok=False, outcome=str(failure))
+    except Exception as error:
+        logger.exception("Nightly part %r failed", name)
+        return PartResult(name=name, ok=False, outcome=f"failed: {type(error).__name__}: {error}")
+
+
+@dataclass
+class _Night:
+    today: date
+    checkpoint_dir: Path
+    verdict: Verdict | None = None
+
+    def purge(self) -> str:
+        result = children_purge_expired(today=self.today)
+        return f"{len(result.public_ids)} child record(s) deleted whose retention had ended"
+
+    def misuse_rules(self) -> str:
+        day = self.today - timedelta(days=1)
+        return f"{flags_raise_for_day(day=day)} new flag(s) for {day.isoformat()}"
+
+    def verify(self) -> str:
+        previous = checkpoint_latest(directory=self.checkpoint_dir)
+        checkpoint = None
+        if previous is not None:
+            try:
+                checkpoint = checkpoint_read(path=previous)
+            except CheckpointUnreadable as error:
+                raise PartFailed(f"cannot read the last checkpoint {previous}: {error}") from None
+        verdict = verify_chain(checkpoint=checkpoint)
+        self.verdict = verdict
+        against = (
+            f"against {previous.name} (sequence {checkpoint.sequence})"
+            if previous is not None and checkpoint is not None
+            else "with no checkpoint before (a first run)"
+        )
+        if not verdict.ok:
+            raise PartFailed(f"chain BROKEN {verdict.broken_at}: {verdict.problem}; {against}")
+        head = f"up to sequence {verdict.head.sequence}" if verdict.head else "(empty trail)"
+        return f"chain intact, {verdict.events} event(s) {head}, {against}"
+
+    def checkpoint(self) -> str:
+        if self.verdict is None or not self.verdict.ok:
+            raise PartFailed("not written: the chain did not verify")
+        if self.verdict.head is None:
+            return "not written: the audit trail is empty"
+        path = checkpoint_write(
+            directory=self.checkpoint_dir, head=self.verdict.head, taken_at=timezone.now()
+        )
+        return f"sequence {self.verdict.head.sequence} written to {path}"
