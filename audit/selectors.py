@@ -1,15 +1,17 @@
 """Reads of the trail itself that the lookups need: the user's latest search (a record
-opens only from it; "Back to results"), and their lookups in the last hour (the rate limit).
+opens only from it; "Back to results"), their lookups in the last hour (the rate limit), and
+the trail's figures for monitoring (signposting.metrics).
 The auditor's reads are audit.oversight.selectors."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, AuditEventChild, Flag
 
 
 def start_of(day: date) -> datetime:
@@ -91,3 +93,81 @@ def lookups_since(*, user_id: int, since: datetime, limit: int) -> int:
 
 
 # --- Flags ------------------------------------------------------------------------------------
+
+
+# --- Figures for monitoring (signposting.metrics) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventCount:
+    action: str
+    outcome: str
+    last_hour: int
+    last_day: int
+    # The events' result counts added up (an import's rows); 0 where there are none.
+    results_last_hour: int
+    results_last_day: int
+
+
+@dataclass(frozen=True)
+class FlagCount:
+    rule: str
+    open: int
+    decided: int
+    raised_last_hour: int
+    raised_last_day: int
+
+
+@dataclass(frozen=True)
+class TrailFigures:
+    events: list[EventCount]
+    head_sequence: int | None
+    head_occurred_at: datetime | None
+    purged_last_hour: int
+    purged_last_day: int
+    flags: list[FlagCount]
+
+
+def trail_figures(*, now: datetime) -> TrailFigures:
+    """The trail's own figures over the last hour and day, in four small queries, each over
+    an indexed time range (the events and child links of the last day) or a small table
+    (the flags), so that a scrape stays cheap however long the trail grows."""
+    hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
+    in_hour = Q(occurred_at__gte=hour_ago)
+    events = [
+        EventCount(**row)
+        for row in AuditEvent.objects.filter(occurred_at__gte=day_ago)
+        .values("action", "outcome")
+        .annotate(
+            last_hour=Count("pk", filter=in_hour),
+            last_day=Count("pk"),
+            results_last_hour=Coalesce(Sum("result_count", filter=in_hour), 0),
+            results_last_day=Coalesce(Sum("result_count"), 0),
+        )
+        .order_by("action", "outcome")
+    ]
+    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "occurred_at").first()
+    purged = AuditEventChild.objects.filter(
+        occurred_at__gte=day_ago, event__action=Action.RECORD_PURGE
+    ).aggregate(last_hour=Count("pk", filter=in_hour), last_day=Count("pk"))
+    in_hour_raised = Q(raised_at__gte=hour_ago)
+    in_day_raised = Q(raised_at__gte=day_ago)
+    flags = [
+        FlagCount(**row)
+        for row in Flag.objects.values("rule")
+        .annotate(
+            open=Count("pk", filter=Q(outcome__isnull=True)),
+            decided=Count("pk", filter=Q(outcome__isnull=False)),
+            raised_last_hour=Count("pk", filter=in_hour_raised),
+            raised_last_day=Count("pk", filter=in_day_raised),
+        )
+        .order_by("rule")
+    ]
+    return TrailFigures(
+        events=events,
+        head_sequence=head[0] if head else None,
+        head_occurred_at=head[1] if head else None,
+        purged_last_hour=purged["last_hour"],
+        purged_last_day=purged["last_day"],
+        flags=flags,
+    )

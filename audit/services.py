@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from prometheus_client import Histogram
 
 from audit import chain, hooks
 from audit.models import (
@@ -34,6 +35,15 @@ MAX_VALUE = 500
 
 class AuditWriteError(Exception):
     """The audit trail could not be written: whatever it was to record must not happen."""
+
+
+# How long an append takes, the chain lock included (the lookup-time rules are not): in this
+# process only (each instance is scraped on its own; /metrics, signposting.metrics).
+APPEND_SECONDS = Histogram(
+    "signposting_audit_append_seconds",
+    "Time to append one event to the audit trail, the chain lock included",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
 
 
 def record(
@@ -90,7 +100,8 @@ def record(
             pending = (
                 hooks.before_append(event=AuditEvent(**fields), actor=user) if signed_in else []
             )
-            event = _append(fields, content)
+            with APPEND_SECONDS.time():
+                event = _append(fields, content)
             hooks.after_append(pending=pending, event=event)
     except Exception as error:
         # Log the failure, never the event's content (it may name a child).

@@ -4,12 +4,14 @@ Secure when unset: DEBUG is off, SECRET_KEY must be given (except in demo mode,
 which keeps a generated key under var/), cookies are Secure, HSTS is on.
 """
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -40,8 +42,6 @@ def _demo_secret_key() -> str:
 
 SECRET_KEY = env("SECRET_KEY", default=None) or (_demo_secret_key() if DEMO else None)
 if not SECRET_KEY:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(
         "Set the SECRET_KEY environment variable (or SIGNPOSTING_DEMO=true for a local demo)."
     )
@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "signposting.middleware.RequestIdMiddleware",
+    # Counts and times every request by URL name (signposting.metrics): no query.
+    "signposting.metrics.MetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -301,6 +303,17 @@ if SENTRY_DSN:
     from signposting.monitoring import start_error_monitoring
 
     start_error_monitoring(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
+
+# Prometheus metrics at /metrics (signposting.metrics): answered only with this bearer token
+# or from these addresses or networks (the client address as signposting.client_ip reads
+# it); neither set, /metrics is off (404 like any unknown path).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is no address") from None
 
 SERVICE_NAME = "Find who's working with a child"
 CSRF_FAILURE_VIEW = "signposting.views.csrf_failure"

@@ -8,9 +8,11 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from accounts.capabilities import vetting_of
+from signposting.metrics import CONTENT_TYPE, exposition, scrape_allowed
 from signposting.proxies import untrusted_forwarding_seen
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,17 @@ def health(request: HttpRequest) -> JsonResponse:
             {"status": "warning", "database": "ok", "client_ip": "proxy_not_trusted"}
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@never_cache
+@csrf_exempt  # a POST must meet the same 404 as at any unknown path, not a CSRF refusal
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics (signposting.metrics), for the scrape token or an allow-listed
+    address only: anyone else, or any method but GET and HEAD, gets the ordinary not-found
+    page, as at any unknown path."""
+    if request.method not in ("GET", "HEAD") or not scrape_allowed(request=request):
+        return page_not_found(request)
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -76,6 +76,10 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("home", "/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
     ("health", "/healthz", "GET"): every(OK, locked=REDIRECT),
     ("health", "/healthz", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+    # Prometheus metrics: only with the scrape token or from an allow-listed address
+    # (tests/test_metrics.py); to anyone else, as to any unknown path, not found.
+    ("metrics", "/metrics", "GET"): every(404, locked=REDIRECT),
+    ("metrics", "/metrics", "POST"): every(404, locked=REDIRECT),
     # The service's own pages, for everyone, signed in or out.
     ("accessibility", "/accessibility/", "GET"): every(OK, locked=REDIRECT),
     ("accessibility", "/accessibility/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),

@@ -1,0 +1,263 @@
+"""Prometheus metrics at /metrics: the HTTP figures of this process, and the service's own
+figures read from the database at scrape time (the same from every instance).
+
+The HTTP figures and the audit append time (audit.services) are counted in the process that
+served the request: each gunicorn worker keeps its own (prometheus_client's multiprocess
+mode is off), so scrape each instance and read them as samples of it. The service's figures
+are counts over a window (the last hour, the last day: the `window` label), not counters
+since start, so they need no shared state. docs/operations/monitoring.md says what to alert on.
+
+Only a request with the scrape token (`Authorization: Bearer <METRICS_TOKEN>`) or from an
+address in METRICS_ALLOWED_IPS is answered; any other gets the ordinary 404.
+"""
+
+import hmac
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from audit.checkpoints import checkpoint_latest, checkpoint_read
+from audit.models import Action
+from audit.selectors import trail_figures
+from signposting.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# The lookups a user makes, and what the lookup views record instead of one.
+LOOKUP_ACTIONS = frozenset(
+    {
+        Action.SEARCH,
+        Action.RECORD_VIEW,
+        Action.RECORD_PRINT,
+        Action.RESULTS_VIEW,
+        Action.ACCESS_DENIED,
+        Action.RATE_LIMITED,
+        Action.REASON_MISSING,
+    }
+)
+
+REQUESTS = Counter(
+    "signposting_http_requests",
+    "HTTP requests answered by this process, by URL name, method and status",
+    ["view", "method", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "signposting_http_request_duration_seconds",
+    "Time to answer an HTTP request in this process, by URL name and method",
+    ["view", "method"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class MetricsMiddleware:
+    """Counts and times every request by its URL pattern's name (never its path, which may
+    hold a child's public id). No database query, two dictionary updates a request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name if match is not None else "") or "unmatched"
+        method = request.method if request.method in _METHODS else "other"
+        REQUEST_SECONDS.labels(view, method).observe(time.perf_counter() - started)
+        REQUESTS.labels(view, method, str(response.status_code)).inc()
+        return response
+
+
+# --- Who may scrape ------------------------------------------------------------------------
+
+
+def scrape_allowed(*, request: HttpRequest) -> bool:
+    """The scrape token, or an allow-listed address. Neither configured: nobody (off)."""
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
+            return True
+    networks = _allowed_networks(settings.METRICS_ALLOWED_IPS)
+    if not networks:
+        return False
+    address = client_ip(request)
+    if not address:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in networks)
+
+
+def _allowed_networks(
+    entries: list[str] | tuple[str, ...],
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
+
+
+# --- The service's own figures ---------------------------------------------------------------
+
+
+class ServiceCollector(Collector):
+    """Reads the figures from the database (and the checkpoint directory) when scraped."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(
+            "signposting_service_figures_up",
+            "1 if the service's own figures below could be read at this scrape, else 0",
+        )
+        try:
+            families = list(_service_families(now=timezone.now()))
+        except Exception:
+            logger.exception("Metrics: the service's figures could not be read")
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+
+def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
+    figures = trail_figures(now=now)
+    windows = ("1h", "24h")
+
+    lookups = GaugeMetricFamily(
+        "signposting_lookups",
+        "Lookups recorded in the audit trail over the window, by action and outcome",
+        labels=["action", "outcome", "window"],
+    )
+    events = GaugeMetricFamily(
+        "signposting_audit_events",
+        "Other audit events over the window (sign-ins, lockouts, imports...), by action and "
+        "outcome",
+        labels=["action", "outcome", "window"],
+    )
+    rate_limited = GaugeMetricFamily(
+        "signposting_rate_limited_lookups",
+        "Lookups refused by the rate limit (LOOKUPS_PER_HOUR) over the window",
+        labels=["window"],
+    )
+    import_rows = GaugeMetricFamily(
+        "signposting_import_rows",
+        "Rows in the files imported over the window, by the import's outcome",
+        labels=["outcome", "window"],
+    )
+    refused = dict.fromkeys(windows, 0)
+    for count in figures.events:
+        family = lookups if count.action in LOOKUP_ACTIONS else events
+        for window, value in zip(windows, (count.last_hour, count.last_day), strict=True):
+            family.add_metric([count.action, count.outcome, window], value)
+            if count.action == Action.RATE_LIMITED:
+                refused[window] += value
+        if count.action == Action.RECORD_IMPORT:
+            for window, rows in zip(
+                windows, (count.results_last_hour, count.results_last_day), strict=True
+            ):
+                import_rows.add_metric([count.outcome, window], rows)
+    for window in windows:
+        rate_limited.add_metric([window], refused[window])
+    yield from (lookups, events, rate_limited, import_rows)
+
+    purged = GaugeMetricFamily(
+        "signposting_records_purged",
+        "Children's records purged at the end of their retention over the window",
+        labels=["window"],
+    )
+    purged.add_metric(["1h"], figures.purged_last_hour)
+    purged.add_metric(["24h"], figures.purged_last_day)
+    yield purged
+
+    flags = GaugeMetricFamily(
+        "signposting_flags",
+        "Misuse flags by rule: open (no outcome yet) and decided, all time",
+        labels=["rule", "state"],
+    )
+    raised = GaugeMetricFamily(
+        "signposting_flags_raised",
+        "Misuse flags raised over the window, by rule",
+        labels=["rule", "window"],
+    )
+    for flag in figures.flags:
+        flags.add_metric([flag.rule, "open"], flag.open)
+        flags.add_metric([flag.rule, "decided"], flag.decided)
+        raised.add_metric([flag.rule, "1h"], flag.raised_last_hour)
+        raised.add_metric([flag.rule, "24h"], flag.raised_last_day)
+    yield from (flags, raised)
+
+    head_sequence = GaugeMetricFamily(
+        "signposting_audit_head_sequence", "The sequence number of the audit chain's newest event"
+    )
+    head_age = GaugeMetricFamily(
+        "signposting_audit_head_age_seconds", "Seconds since the audit chain's newest event"
+    )
+    if figures.head_sequence is not None and figures.head_occurred_at is not None:
+        head_sequence.add_metric([], figures.head_sequence)
+        head_age.add_metric([], (now - figures.head_occurred_at).total_seconds())
+    yield from (head_sequence, head_age)
+
+    yield from _checkpoint_families(now=now)
+
+    locked = GaugeMetricFamily(
+        "signposting_locked_out",
+        "Usernames and addresses locked out by failed sign-ins (django-axes) right now",
+    )
+    locked.add_metric([], _locked_out(now=now))
+    yield locked
+
+
+def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
+    """The newest checkpoint `manage.py nightly` wrote. It writes one only when the chain
+    verified, so its age is the time since the chain last verified."""
+    age = GaugeMetricFamily(
+        "signposting_audit_checkpoint_age_seconds",
+        "Seconds since the newest checkpoint, written only after the chain verified",
+    )
+    sequence = GaugeMetricFamily(
+        "signposting_audit_checkpoint_sequence",
+        "The audit chain's sequence number in the newest checkpoint",
+    )
+    path = checkpoint_latest(directory=settings.AUDIT_CHECKPOINT_DIR)
+    if path is not None:
+        try:
+            taken_at = datetime.strptime(path.name, "checkpoint-%Y%m%dT%H%M%S.%fZ.json").replace(
+                tzinfo=UTC
+            )
+        except ValueError:
+            taken_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        age.add_metric([], (now - taken_at).total_seconds())
+        sequence.add_metric([], checkpoint_read(path=path).sequence)
+    yield from (age, sequence)
+
+
+def _locked_out(*, now: datetime) -> int:
+    cooloff = settings.AXES_COOLOFF_TIME
+    if isinstance(cooloff, int | float):
+        cooloff = timedelta(hours=cooloff)
+    attempts = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
+    if isinstance(cooloff, timedelta):
+        attempts = attempts.filter(attempt_time__gte=now - cooloff)
+    return attempts.count()
+
+
+_SERVICE_REGISTRY = CollectorRegistry()
+_SERVICE_REGISTRY.register(ServiceCollector())
+
+
+def exposition() -> bytes:
+    """This process's figures (HTTP, audit appends, the runtime's), then the service's."""
+    return generate_latest(REGISTRY) + generate_latest(_SERVICE_REGISTRY)
