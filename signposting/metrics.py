@@ -14,15 +14,14 @@ address in METRICS_ALLOWED_IPS is answered; any other gets the ordinary 404.
 import hmac
 import ipaddress
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -47,37 +46,6 @@ LOOKUP_ACTIONS = frozenset(
         Action.REASON_MISSING,
     }
 )
-
-REQUESTS = Counter(
-    "signposting_http_requests",
-    "HTTP requests answered by this process, by URL name, method and status",
-    ["view", "method", "status"],
-)
-REQUEST_SECONDS = Histogram(
-    "signposting_http_request_duration_seconds",
-    "Time to answer an HTTP request in this process, by URL name and method",
-    ["view", "method"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-class MetricsMiddleware:
-    """Counts and times every request by its URL pattern's name (never its path, which may
-    hold a child's public id). No database query, two dictionary updates a request."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
-        response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        view = (match.view_name if match is not None else "") or "unmatched"
-        method = request.method if request.method in _METHODS else "other"
-        REQUEST_SECONDS.labels(view, method).observe(time.perf_counter() - started)
-        REQUESTS.labels(view, method, str(response.status_code)).inc()
-        return response
 
 
 # --- Who may scrape ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from signposting import http_metrics
 from signposting.client_ip import client_ip
 from signposting.logs import log_context, request_line
 from signposting.proxies import note_untrusted_forwarding
@@ -30,7 +31,8 @@ class RequestIdMiddleware:
     """Gives every request an id (a trusted proxy's X-Request-ID, or a new UUID) and echoes it;
     every log line written while it is served carries the id, and it ends with one line of its
     own: who (user id and role, never a name), which page (the URL pattern's name, never the
-    path: it may hold a child's public id), the status and how long it took."""
+    path: it may hold a child's public id), the status and how long it took. The same figures
+    are counted for Prometheus (signposting.http_metrics)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -46,14 +48,19 @@ class RequestIdMiddleware:
             response["X-Request-ID"] = request.request_id
             user_id, role = _signed_in(request)
             match = request.resolver_match
+            url_name = match.view_name if match else None
+            seconds = time.perf_counter() - started
             request_line(
                 request_id=request.request_id,
                 user_id=user_id,
                 role=role,
-                url_name=match.view_name if match else None,
+                url_name=url_name,
                 method=request.method,
                 status=response.status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                duration_ms=round(seconds * 1000, 1),
+            )
+            http_metrics.observe(
+                view=url_name, method=request.method, status=response.status_code, seconds=seconds
             )
         return response
 

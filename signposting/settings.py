@@ -78,9 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The request id, the request's log line and its HTTP figures (signposting.http_metrics).
     "signposting.middleware.RequestIdMiddleware",
-    # Counts and times every request by URL name (signposting.metrics): no query.
-    "signposting.metrics.MetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
