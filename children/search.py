@@ -11,7 +11,7 @@ with its grade (certain, probable, possible) and how each detail agrees.
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.utils import timezone
@@ -105,7 +105,12 @@ def find_children(
         return SearchOutcome(matches=[], too_many=False, model_version=model.version)
     rows = blocks.candidates(typed, today=timezone.localdate())
     scored = score(typed, rows, model, prior=model.search_prior)
-    shown = [match for match in scored if shows(match, model)]
+    # A slip shown under the show threshold has no grade of the model's own: possible.
+    shown = [
+        match if match.grade else replace(match, grade="possible")
+        for match in scored
+        if shows(match, model)
+    ]
     return SearchOutcome(
         matches=shown[:MAX_RESULTS],
         too_many=len(shown) > MAX_RESULTS,
@@ -202,7 +207,7 @@ def score(
             Match(
                 child_id=child_id,
                 probability=probability,
-                grade=model.grade(probability) or "possible",
+                grade=model.grade(probability),
                 agreement={
                     "family_name": model.levels["family_name"][family],
                     "given_name": model.levels["given_name"][given],
