@@ -1,4 +1,4 @@
-"""Django admin for platform operators: organisations and users."""
+"""Django admin for platform operators: organisations, users and the e-mail outbox."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -7,7 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from accounts.capabilities import second_factor_needed
-from accounts.models import Organisation, User
+from accounts.models import EmailAttempt, Organisation, OutboundEmail, User
 
 
 @admin.register(Organisation)
@@ -27,6 +27,32 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         ("Service role", {"fields": ("role", "organisation", "job_title")}),
     )
+
+
+class EmailAttemptInline(admin.TabularInline):
+    model = EmailAttempt
+    fields = ["at", "outcome", "error", "duration_ms"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The outbox, read-only: what was sent to whom, and each try. What a message says (its
+    link) is not shown: it is the user's alone."""
+
+    list_display = ["created_at", "kind", "to", "state", "attempts", "sent_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["to"]
+    exclude = ["personalisation", "claim"]
+    inlines = [EmailAttemptInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 # django-otp's admin shows a user's TOTP key as a QR code: whoever sees it can make that

@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and organisations"
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (connects the auth signals)
+        from accounts import checks, receivers  # noqa: F401  (system checks, auth signals)

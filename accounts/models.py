@@ -1,9 +1,11 @@
 """Organisations (local authorities and their partner agencies) and the users who belong to them."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 ONS_CODE = RegexValidator(
     r"^E(06|08|09|10)\d{6}$",
@@ -172,3 +174,91 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation {self.pk} for user {self.user_id}"
+
+
+# How last_error starts when a message was given up without a try that failed.
+NOT_SENT = "Not sent: "
+
+
+class OutboundEmail(models.Model):
+    """An e-mail to a user of the service, written in the transaction of the action that
+    causes it and sent afterwards, with retries (accounts.outbox). Its personalisation (a
+    set-up link, names) is emptied once it is sent or given up, so a link's token is kept
+    here only until the message has gone. No message carries child data."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset link"
+        VETTING_DUE = "vetting_due", "Re-vetting due"
+        VETTING_DUE_ADMIN = "vetting_due_admin", "Re-vetting due in the area"
+        RECORD_VIEWED = "record_viewed", "New notice of a record viewed"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Not sent"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    to = models.EmailField()
+    recipient = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    personalisation = models.JSONField(default=dict, blank=True)
+    # One message for one occasion (a reminder of one lapse date): a second is not queued.
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    send_after = models.DateTimeField(default=timezone.now)
+    # Not worth sending after this (the link in it has expired).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # A sender's claim, so that two senders never send one message at once; a claim that
+    # runs out (its sender died) lets another sender try again.
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The SMTP Message-ID or GOV.UK Notify's notification id.
+    provider_reference = models.CharField(max_length=200, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state", "send_after"], name="outbound_email_due"),
+            models.Index(
+                fields=["recipient", "kind", "created_at"], name="outbound_email_recipient"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} e-mail {self.pk}"
+
+    @property
+    def why_not_sent(self) -> str:
+        """Why a message was given up, in words for an admin (last_error is the operator's)."""
+        if self.last_error.startswith(NOT_SENT):
+            return self.last_error.removeprefix(NOT_SENT).capitalize()
+        if self.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            return f"Every one of {self.attempts} tries failed"
+        return "The address was refused"
+
+
+class EmailAttempt(models.Model):
+    """One try at sending an OutboundEmail, and what came of it."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Failed, to be tried again"
+        FAILED = "failed", "Failed, given up"
+
+    email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE, related_name="tries")
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"Try of e-mail {self.email_id} at {self.at:%Y-%m-%d %H:%M}: {self.outcome}"

@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Invitation, Organisation, Role, User
+from accounts.models import Invitation, Organisation, OutboundEmail, Role, User
 
 # The table's name comes from the model; the values are parameters.
 _FAILURES_SQL = (
@@ -95,4 +95,22 @@ def invitation_usable(
             expires_at__gt=timezone.now(),
         )
         .first()
+    )
+
+
+# The messages about a user's account that their admins may follow (not the notice alerts,
+# which are about what the user is told of others' lookups).
+ACCOUNT_EMAILS = (
+    OutboundEmail.Kind.INVITATION,
+    OutboundEmail.Kind.SECOND_FACTOR_RESET,
+    OutboundEmail.Kind.VETTING_DUE,
+)
+
+
+def account_emails(*, user: User, limit: int = 10) -> list[OutboundEmail]:
+    """The latest e-mails about the user's account, newest first: whether each has gone."""
+    return list(
+        OutboundEmail.objects.filter(recipient=user, kind__in=ACCOUNT_EMAILS)
+        .defer("personalisation")
+        .order_by("-created_at", "-pk")[:limit]
     )

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import devices_for_user
 
+from accounts import emails
 from accounts.capabilities import grantable_roles
 from accounts.models import Invitation, Organisation, Role, User, Vetting
 from accounts.tokens import new_token, token_hash
@@ -258,8 +259,9 @@ def sessions_end(*, user: User) -> int:
 @dataclass(frozen=True)
 class Invited:
     user: User
-    token: str  # shown once, in the link; only its hash is kept
+    token: str  # shown once, in the link or the e-mail; only its hash is kept
     expires_at: datetime
+    emailed: bool = False  # the link was queued to the user by e-mail (accounts.outbox)
 
 
 @transaction.atomic
@@ -307,6 +309,7 @@ def user_invite(
             "role": role,
             "organisation": organisation.name,
             "invitation_expires_at": invited.expires_at.isoformat(),
+            "link_emailed": invited.emailed,
         },
     )
     return invited
@@ -327,6 +330,7 @@ def invitation_reissue(*, user: User, by: User, request: HttpRequest | None) -> 
             "username": user.username,
             "invitation": "reissued",
             "invitation_expires_at": invited.expires_at.isoformat(),
+            "link_emailed": invited.emailed,
         },
     )
     return invited
@@ -429,6 +433,7 @@ def second_factor_reset(*, user: User, by: User | None, request: HttpRequest | N
             "devices_removed": removed,
             "sessions_ended": ended,
             "link_expires_at": invited.expires_at.isoformat(),
+            "link_emailed": invited.emailed,
         },
     )
     return invited
@@ -437,6 +442,8 @@ def second_factor_reset(*, user: User, by: User | None, request: HttpRequest | N
 def _invitation_issue(
     *, user: User, by: User | None, purpose: Invitation.Purpose = Invitation.Purpose.INVITATION
 ) -> Invited:
+    """A new link for the user (earlier ones stop working), e-mailed to them when e-mail
+    is on: in this transaction, so the link is sent if and only if it was made."""
     now = timezone.now()
     Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
     token = new_token()
@@ -449,4 +456,11 @@ def _invitation_issue(
         expires_at=expires_at,
         created_by=by,
     )
-    return Invited(user=user, token=token, expires_at=expires_at)
+    emailed = emails.set_up_link_queue(
+        user=user,
+        by=by,
+        token=token,
+        expires_at=expires_at,
+        reset=purpose != Invitation.Purpose.INVITATION,
+    )
+    return Invited(user=user, token=token, expires_at=expires_at, emailed=emailed)

@@ -16,6 +16,7 @@ from accounts.decorators import requires
 from accounts.forms_users import InviteForm, RoleForm, VettingForm
 from accounts.models import Role, User
 from accounts.selectors import (
+    account_emails,
     area_organisations,
     locked_usernames,
     user_for_admin,
@@ -59,6 +60,8 @@ def user(request: HttpRequest, user_id: int) -> HttpResponse:
             "locked": person.username in locked_usernames(usernames=[person.username]),
             "is_self": person.pk == request.user.pk,
             "done": _done(request),
+            "emails": account_emails(user=person),
+            "email_on": settings.EMAIL_ENABLED,
         },
     )
 
@@ -254,9 +257,19 @@ def user_invitation(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def _invited(request: HttpRequest, invited: services.Invited) -> HttpResponse:
-    """The link, shown this once (the page is not stored: signed-in pages are no-store)."""
-    link = request.build_absolute_uri(reverse("invitation", kwargs={"token": invited.token}))
-    return render(request, "accounts/invited.html", {"invited": invited, "link": link})
+    """The link, shown this once (the page is not stored: signed-in pages are no-store), or
+    when e-mail is on, only that it is being sent: then nobody but the user sees it."""
+    return render(
+        request,
+        "accounts/invited.html",
+        {"invited": invited, "link": _link(request, invited, "invitation")},
+    )
+
+
+def _link(request: HttpRequest, invited: services.Invited, url_name: str) -> str:
+    if invited.emailed:
+        return ""
+    return request.build_absolute_uri(reverse(url_name, kwargs={"token": invited.token}))
 
 
 @require_http_methods(["GET", "POST"])
@@ -272,13 +285,10 @@ def user_second_factor(request: HttpRequest, user_id: int) -> HttpResponse:
         except services.NotAllowed as refused:
             problem = str(refused)
         else:
-            link = request.build_absolute_uri(
-                reverse("second-factor-setup", kwargs={"token": invited.token})
-            )
             return render(
                 request,
                 "accounts/second_factor_reset_done.html",
-                {"invited": invited, "link": link},
+                {"invited": invited, "link": _link(request, invited, "second-factor-setup")},
             )
     return render(
         request,

@@ -25,6 +25,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from accounts.outbox import outbox_figures
 from audit.checkpoints import checkpoint_latest, checkpoint_read
 from audit.models import Action
 from audit.selectors import trail_figures
@@ -186,6 +187,33 @@ def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     )
     locked.add_metric([], _locked_out(now=now))
     yield locked
+
+    yield from _outbox_families(now=now)
+
+
+def _outbox_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
+    figures = outbox_figures(now=now)
+    messages = GaugeMetricFamily(
+        "signposting_outbox_messages",
+        "E-mails in the outbox by state: waiting to be sent, sent and given up (kept "
+        "OUTBOX_KEEP_DAYS)",
+        labels=["state"],
+    )
+    for state, count in figures.by_state.items():
+        messages.add_metric([state], count)
+    oldest = GaugeMetricFamily(
+        "signposting_outbox_oldest_waiting_seconds",
+        "Seconds the oldest e-mail waiting to be sent has waited (0 when none waits)",
+    )
+    oldest.add_metric([], figures.oldest_waiting_seconds)
+    failed_tries = GaugeMetricFamily(
+        "signposting_outbox_failed_tries",
+        "Tries at sending an e-mail that failed, over the window",
+        labels=["window"],
+    )
+    failed_tries.add_metric(["1h"], figures.failed_tries_last_hour)
+    failed_tries.add_metric(["24h"], figures.failed_tries_last_day)
+    yield from (messages, oldest, failed_tries)
 
 
 def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:

@@ -1,6 +1,6 @@
 """The nightly jobs as one run (`manage.py nightly`): the retention purge, the day rules of
-misuse for yesterday, the audit chain verified against the last checkpoint, and a new
-checkpoint; one run at a time.
+misuse for yesterday, re-vetting reminders, the audit chain verified against the last
+checkpoint, a new checkpoint, and the e-mail outbox sent; one run at a time.
 
 It lives in the project package because it composes every app: the purge is children's,
 the day rules oversight's, the checkpoints the trail core's. The import-linter contracts
@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from accounts.emails import vetting_reminders_queue
+from accounts.outbox import email_on, outbox_prune, outbox_send_due
 from audit.checkpoints import (
     CheckpointUnreadable,
     checkpoint_latest,
@@ -41,6 +43,8 @@ logger = logging.getLogger(__name__)
 # pg_try_advisory_lock key of the nightly run ("nightly" in hex); the chain's appends use
 # another ("audit").
 LOCK_KEY = 0x6E696768746C79
+# The most messages one night sends itself; `send_outbox --follow` sends the rest.
+NIGHTLY_SEND_LIMIT = 5000
 
 
 class AlreadyRunning(Exception):
@@ -100,8 +104,11 @@ def nightly_run(*, today: date, checkpoint_dir: Path) -> list[PartResult]:
     jobs: list[tuple[str, Callable[[], str]]] = [
         ("purge", night.purge),
         ("misuse rules", night.misuse_rules),
+        ("vetting reminders", night.vetting_reminders),
         ("verify", night.verify),
         ("checkpoint", night.checkpoint),
+        # Last, so that tonight's reminders go tonight.
+        ("e-mail", night.email),
     ]
     return [_run(name, job) for name, job in jobs]
 
@@ -129,6 +136,20 @@ class _Night:
     def misuse_rules(self) -> str:
         day = self.today - timedelta(days=1)
         return f"{flags_raise_for_day(day=day)} new flag(s) for {day.isoformat()}"
+
+    def vetting_reminders(self) -> str:
+        if not email_on():
+            return "none sent: e-mail is off"
+        reminded, told = vetting_reminders_queue(today=self.today)
+        return f"{reminded} user(s) reminded that their access lapses soon, {told} admin(s) told"
+
+    def email(self) -> str:
+        if not email_on():
+            return "off (neither EMAIL_URL nor GOVUK_NOTIFY_API_KEY is set)"
+        now = timezone.now()
+        counts = outbox_send_due(now=now, limit=NIGHTLY_SEND_LIMIT)
+        pruned = outbox_prune(now=now)
+        return f"{counts}; {pruned} old message(s) deleted"
 
     def verify(self) -> str:
         previous = checkpoint_latest(directory=self.checkpoint_dir)

@@ -314,6 +314,47 @@ for _network in METRICS_ALLOWED_IPS:
     except ValueError:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is no address") from None
 
+# E-mail (accounts.outbox): invitations, second-factor reset links, re-vetting reminders and
+# "someone viewed a record you are told about" alerts, none with child data. Off unless one
+# way of sending is set: GOV.UK Notify (GOVUK_NOTIFY_API_KEY, with a template id per kind of
+# message) or SMTP (EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.gov.uk:587).
+# Off, admins are shown the set-up links to pass on, and nobody is reminded or alerted.
+# Messages go into an outbox in the transaction of the action that causes them; `nightly`
+# and `send_outbox --follow` send them, retrying with a growing wait up to
+# OUTBOX_MAX_ATTEMPTS tries.
+GOVUK_NOTIFY_API_KEY = env.str("GOVUK_NOTIFY_API_KEY", default="")
+GOVUK_NOTIFY_BASE_URL = env.str(
+    "GOVUK_NOTIFY_BASE_URL", default="https://api.notifications.service.gov.uk"
+)
+# kind=template id pairs: invitation, second_factor_reset, vetting_due, vetting_due_admin,
+# record_viewed (docs/operations/email.md gives each template's text).
+GOVUK_NOTIFY_TEMPLATE_IDS = env.dict("GOVUK_NOTIFY_TEMPLATE_IDS", default={})
+# A reply-to address set up in Notify (its id); unset: Notify's default for the service.
+GOVUK_NOTIFY_REPLY_TO_ID = env.str("GOVUK_NOTIFY_REPLY_TO_ID", default="")
+_EMAIL_URL = env.str("EMAIL_URL", default="")
+if GOVUK_NOTIFY_API_KEY and _EMAIL_URL:
+    raise ImproperlyConfigured("Set GOVUK_NOTIFY_API_KEY or EMAIL_URL, not both")
+if GOVUK_NOTIFY_API_KEY:
+    EMAIL_BACKEND = "accounts.notify.NotifyEmailBackend"
+elif _EMAIL_URL:
+    # django-environ's documented way: EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS...
+    vars().update(env.email_url_config(_EMAIL_URL))
+EMAIL_ENABLED = bool(GOVUK_NOTIFY_API_KEY or _EMAIL_URL)
+# Seconds an SMTP server or Notify may take to answer before the try counts as failed.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Find who's working with a child <noreply@localhost>"
+)
+# The address links in messages start with (no request is at hand when `nightly` writes a
+# reminder), e.g. https://find-who.example.gov.uk. Needed when e-mail is on.
+SERVICE_URL = env.str("SERVICE_URL", default="").rstrip("/")
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+# How often `send_outbox --follow` looks for messages to send.
+OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=5.0)
+# Sent and abandoned messages (who was sent what kind of message, and each try) are kept
+# this many days, then deleted by `nightly`.
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=90)
+
 SERVICE_NAME = "Find who's working with a child"
 CSRF_FAILURE_VIEW = "signposting.views.csrf_failure"
 AUDITLOG_LOGENTRY_MODEL = "audit.ChangeRecord"

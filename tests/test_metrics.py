@@ -160,6 +160,35 @@ def test_an_import_counts_its_rows_by_outcome(client):
     assert value(samples, "signposting_import_rows", outcome="refused", window="1h") == 3
 
 
+def test_the_outbox_is_counted_by_state_with_its_oldest_wait_and_failed_tries(client, settings):
+    from accounts import outbox
+    from accounts.models import OutboundEmail
+
+    settings.EMAIL_ENABLED = True
+    settings.SERVICE_URL = "https://find.example.gov.uk"
+    admin = make_user(role=Role.LA_ADMIN)
+    for n in range(3):
+        outbox.email_queue(
+            kind=OutboundEmail.Kind.VETTING_DUE, recipient=admin, personalisation={"n": n}
+        )
+    OutboundEmail.objects.filter(pk=OutboundEmail.objects.order_by("pk")[0].pk).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
+    settings.EMAIL_BACKEND = "tests.accounts.test_outbox.FailingBackend"
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    sent_one = OutboundEmail.objects.order_by("pk")[2]
+    OutboundEmail.objects.filter(pk=sent_one.pk).update(state="sent")
+    outbox.outbox_send_due(limit=1)  # the oldest fails for good (one try allowed)
+
+    samples = scrape(client)
+
+    assert value(samples, "signposting_outbox_messages", state="pending") == 1
+    assert value(samples, "signposting_outbox_messages", state="sent") == 1
+    assert value(samples, "signposting_outbox_messages", state="failed") == 1
+    assert value(samples, "signposting_outbox_failed_tries", window="1h") == 1
+    assert 0 < value(samples, "signposting_outbox_oldest_waiting_seconds") < 120
+
+
 # --- Who may scrape ------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ class Pending:
     findings: list[flags.Finding]
     area_code: str
     told: list[tuple[int, str]]  # (user id, because) of the notices
+    alerts: list  # (user, because) of the notices also e-mailed
 
 
 def before_append(*, event: AuditEvent, actor: Any) -> Pending | None:
@@ -46,6 +47,7 @@ def before_append(*, event: AuditEvent, actor: Any) -> Pending | None:
         findings=findings,
         area_code=area_code(actor.organisation) if findings else "",
         told=told,
+        alerts=notices.alerts_due(told=told),
     )
 
 
@@ -62,6 +64,8 @@ def after_append(*, pending: Pending, event: AuditEvent) -> None:
         )
     if pending.told:
         notices.save_notices(notices.notices_for_view(event=event, told=pending.told))
+    if pending.alerts:
+        notices.alerts_queue(pending.alerts)
 
 
 def area_code(organisation: Organisation | None) -> str:

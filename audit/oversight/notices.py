@@ -1,15 +1,19 @@
 """Notices to the people responsible for a child that someone outside the child's services
 viewed the record: the lead professional and, for a shielded record, the shielding
-authority's admins. In-app only: an e-mail would carry child data out of the service."""
+authority's admins. The notice itself is in the service only (/notices/); when e-mail is on,
+an e-mail says that there is a new notice, with a link and nothing of the child, and no
+other such e-mail follows until the person has opened their notices."""
 
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import OutboundEmail, Role, User
+from accounts.outbox import email_on, email_queue, last_queued, service_link
 from audit.models import AuditEvent, Notice
 
 LEAD_PROFESSIONAL = "lead_professional"
@@ -17,6 +21,11 @@ SHIELDING_AUTHORITY = "shielding_authority"
 BECAUSE = {
     LEAD_PROFESSIONAL: "You are the lead professional",
     SHIELDING_AUTHORITY: "Your authority shielded this record",
+}
+# The same reasons, as the e-mail gives them (after "You are told because").
+BECAUSE_IN_EMAIL = {
+    LEAD_PROFESSIONAL: "you are the child's lead professional",
+    SHIELDING_AUTHORITY: "your authority shielded the child's record",
 }
 
 
@@ -63,6 +72,38 @@ def notices_for_view(*, event: AuditEvent, told: list[tuple[int, str]]) -> list[
 def save_notices(notices: list[Notice]) -> None:
     if notices:
         Notice.objects.bulk_create(notices, ignore_conflicts=True)
+
+
+def alerts_due(*, told: list[tuple[int, str]]) -> list[tuple[User, str]]:
+    """Which of the people told of a view are also e-mailed (user, because): those who have
+    had no such e-mail since they last opened their notices. None while e-mail is off."""
+    if not told or not email_on():
+        return []
+    because = dict(told)
+    alerted = last_queued(kind=OutboundEmail.Kind.RECORD_VIEWED, recipient_ids=list(because))
+    people = User.objects.filter(pk__in=list(because), is_active=True).only(
+        "pk", "username", "email", "first_name", "last_name", "notices_read_at"
+    )
+    return [
+        (person, because[person.pk])
+        for person in people
+        if person.pk not in alerted
+        or (person.notices_read_at is not None and alerted[person.pk] < person.notices_read_at)
+    ]
+
+
+def alerts_queue(alerts: list[tuple[User, str]]) -> None:
+    """Queues the e-mails alerts_due chose, in the lookup's transaction."""
+    for person, because in alerts:
+        email_queue(
+            kind=OutboundEmail.Kind.RECORD_VIEWED,
+            recipient=person,
+            personalisation={
+                "given_name": person.first_name or person.get_full_name() or "colleague",
+                "because": BECAUSE_IN_EMAIL[because],
+                "link": service_link(reverse("notices")),
+            },
+        )
 
 
 # --- Reads --------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""For an operator: resets a user's second factor and prints a single-use set-up link.
+"""For an operator: resets a user's second factor and prints a single-use set-up link (when
+e-mail is on, it is e-mailed to the user instead).
 
 For an area's first admin (created with create_user) or an admin who lost their passkey or
 phone with no other admin to reset it. The user confirms their password with the link, then
@@ -32,6 +33,13 @@ class Command(BaseCommand):
             invited = services.second_factor_reset(user=user, by=None, request=None)
         except services.NotAllowed as refused:
             raise CommandError(str(refused)) from None
+        if invited.emailed:
+            self.stdout.write(
+                f"Reset the second factor of {user.username}: their sessions have ended.\n"
+                f"A set-up link (works once, until {invited.expires_at:%-d %B %Y %H:%M}) "
+                "is queued to them by e-mail."
+            )
+            return
         path = reverse("second-factor-setup", kwargs={"token": invited.token})
         self.stdout.write(
             f"Reset the second factor of {user.username}: their sessions have ended.\n"
