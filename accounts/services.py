@@ -407,11 +407,15 @@ def _usable_link(*, token: str, purpose: Invitation.Purpose) -> Invitation:
 
 
 @transaction.atomic
-def second_factor_reset(*, user: User, by: User | None, request: HttpRequest | None) -> Invited:
+def second_factor_reset(
+    *, user: User, by: User | None, request: HttpRequest | None, email_link: bool = True
+) -> Invited:
     """For a user who lost their passkey or phone: every second factor they had (passkeys,
     authenticator app, backup codes) stops working, every session of theirs ends, and a
     single-use link, like an invitation, lets them confirm their password and set up a new
-    one. `by` is the LA admin (None for an operator at the command line). Raises NotAllowed."""
+    one. `by` is the LA admin (None for an operator at the command line). The link is
+    e-mailed to the user when e-mail is on, unless not `email_link` (a new account's first
+    set-up, which the operator passes on). Raises NotAllowed."""
     if by is not None and user.pk == by.pk:
         raise NotAllowed("You cannot reset your own second factor: ask another admin")
     if not user.has_usable_password():
@@ -421,7 +425,9 @@ def second_factor_reset(*, user: User, by: User | None, request: HttpRequest | N
         device.delete()
         removed += 1
     ended = sessions_end(user=user)
-    invited = _invitation_issue(user=user, by=by, purpose=Invitation.Purpose.SECOND_FACTOR)
+    invited = _invitation_issue(
+        user=user, by=by, purpose=Invitation.Purpose.SECOND_FACTOR, email_link=email_link
+    )
     record(
         request=request,
         action=Action.USER_CHANGE,
@@ -440,7 +446,11 @@ def second_factor_reset(*, user: User, by: User | None, request: HttpRequest | N
 
 
 def _invitation_issue(
-    *, user: User, by: User | None, purpose: Invitation.Purpose = Invitation.Purpose.INVITATION
+    *,
+    user: User,
+    by: User | None,
+    purpose: Invitation.Purpose = Invitation.Purpose.INVITATION,
+    email_link: bool = True,
 ) -> Invited:
     """A new link for the user (earlier ones stop working), e-mailed to them when e-mail
     is on: in this transaction, so the link is sent if and only if it was made."""
@@ -456,7 +466,7 @@ def _invitation_issue(
         expires_at=expires_at,
         created_by=by,
     )
-    emailed = emails.set_up_link_queue(
+    emailed = email_link and emails.set_up_link_queue(
         user=user,
         by=by,
         token=token,

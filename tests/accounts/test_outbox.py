@@ -321,3 +321,37 @@ def test_the_follow_worker_sends_what_comes_until_stopped(email_on, admin, area)
     sent = outbox.outbox_follow(stop=stop, poll_seconds=0.05)
     watcher.join(timeout=5)
     assert sent == 1 and len(mail.outbox) == 1
+
+
+def test_an_areas_first_admin_gets_their_set_up_link_from_the_operator_not_a_reset_email(
+    email_on, settings, monkeypatch
+):
+    from io import StringIO
+
+    settings.REQUIRE_MFA = True
+    make_area(code="E09000033", name="Westminster")
+    monkeypatch.setenv("SIGNPOSTING_NEW_PASSWORD", "a-strong-bootstrap-password")
+    out = StringIO()
+    call_command(
+        "create_user",
+        "admin@westminster.example",
+        "--role",
+        "la_admin",
+        "--organisation",
+        "E09000033",
+        stdout=out,
+    )
+    assert "/accounts/second-factor/" in out.getvalue()
+    assert not OutboundEmail.objects.exists()
+
+
+def test_an_operators_reset_is_emailed_and_the_link_not_printed(email_on, admin):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("second_factor_reset", admin.username, stdout=out)
+    assert "queued to them by e-mail" in out.getvalue()
+    assert "/accounts/second-factor/" not in out.getvalue()
+    queued = OutboundEmail.objects.get()
+    assert queued.kind == OutboundEmail.Kind.SECOND_FACTOR_RESET
+    assert queued.personalisation["reset_by"] == "The service's operators"

@@ -64,8 +64,11 @@ class Command(BaseCommand):
             )
         )
         if settings.REQUIRE_MFA:
-            # A second factor is set up only through a link: this is the user's first one.
-            invited = services.second_factor_reset(user=user, by=None, request=None)
+            # A second factor is set up only through a link: this is the user's first one,
+            # passed on by the operator (an e-mail would call it a reset).
+            invited = services.second_factor_reset(
+                user=user, by=None, request=None, email_link=False
+            )
             path = reverse("second-factor-setup", kwargs={"token": invited.token})
             self.stdout.write(
                 "Two-factor sign-in is on: send the user this link (on the service's address) "
