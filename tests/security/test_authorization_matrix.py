@@ -104,6 +104,9 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
     ("admin:password_change_done", "/django-admin/password_change/done/", "GET"): ADMIN_ONLY,
     ("admin:jsi18n", "/django-admin/jsi18n/", "GET"): ADMIN_ONLY,
     ("admin:accounts_user_changelist", "/django-admin/accounts/user/", "GET"): ADMIN_ONLY,
+    ("admin:accounts_outboundemail_changelist", "/django-admin/accounts/outboundemail/", "GET"): (
+        ADMIN_ONLY
+    ),
     (
         "admin:accounts_organisation_changelist",
         "/django-admin/accounts/organisation/",
