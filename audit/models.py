@@ -261,8 +261,9 @@ class Notice(models.Model):
     """Tells someone responsible for a child that a person outside the child's services
     viewed the record: the lead professional, and the shielding authority's admins.
 
-    In-app only (no e-mail: it would carry child data). Never changed; what a
-    user has read is their `notices_read_at`.
+    Read in the service only: with e-mail on, the recipient is e-mailed that there is a new
+    notice, with a link and nothing of the child (audit.oversight.notices). Never changed;
+    what a user has read is their `notices_read_at`.
     """
 
     recipient_id = models.BigIntegerField()
