@@ -1,4 +1,6 @@
-"""Django admin for platform operators: organisations and users."""
+"""Django admin for platform operators: organisations, users and single sign-on."""
+
+import os
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -7,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from accounts.capabilities import second_factor_needed
-from accounts.models import Organisation, User
+from accounts.models import Organisation, SingleSignOn, User
 
 
 @admin.register(Organisation)
@@ -27,6 +29,49 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         ("Service role", {"fields": ("role", "organisation", "job_title")}),
     )
+
+
+@admin.register(SingleSignOn)
+class SingleSignOnAdmin(admin.ModelAdmin):
+    """An organisation's own identity provider (docs/operations/single-sign-on.md)."""
+
+    list_display = [
+        "organisation",
+        "display_name",
+        "issuer",
+        "enabled",
+        "trust_mfa_claim",
+        "client_secret_set",
+    ]
+    list_filter = ["enabled", "trust_mfa_claim"]
+    search_fields = ["organisation__name", "display_name", "issuer"]
+    raw_id_fields = ["organisation"]
+    readonly_fields = ["client_secret_set", "created_at", "updated_at"]
+    fieldsets = (
+        (None, {"fields": ("organisation", "display_name", "enabled")}),
+        (
+            "The provider",
+            {
+                "description": "Register the service with the provider as a web application "
+                "whose redirect URI is https://YOUR-HOST/accounts/sso/callback/, with the "
+                "scopes openid, email and profile.",
+                "fields": (
+                    "issuer",
+                    "client_id",
+                    "client_secret_variable",
+                    "client_secret_set",
+                ),
+            },
+        ),
+        ("Who may sign in", {"fields": ("allowed_domains", "email_verified_claim")}),
+        ("The second factor", {"fields": ("trust_mfa_claim", "mfa_claim", "mfa_values")}),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(boolean=True, description="client secret set")
+    def client_secret_set(self, provider: SingleSignOn) -> bool:
+        # Whether this instance has the variable; never its value.
+        return bool(os.environ.get(provider.client_secret_variable))
 
 
 # django-otp's admin shows a user's TOTP key as a QR code: whoever sees it can make that

@@ -109,6 +109,9 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
         "/django-admin/accounts/organisation/",
         "GET",
     ): ADMIN_ONLY,
+    ("admin:accounts_singlesignon_changelist", "/django-admin/accounts/singlesignon/", "GET"): (
+        ADMIN_ONLY
+    ),
     ("admin:auth_group_changelist", "/django-admin/auth/group/", "GET"): ADMIN_ONLY,
     ("admin:axes_accessattempt_changelist", "/django-admin/axes/accessattempt/", "GET"): (
         ADMIN_ONLY
