@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Invitation, Organisation, Role, User
+from accounts.models import Invitation, Organisation, Role, SingleSignOn, User
 
 # The table's name comes from the model; the values are parameters.
 _FAILURES_SQL = (
@@ -96,3 +96,29 @@ def invitation_usable(
         )
         .first()
     )
+
+
+# --- Single sign-on (accounts.single_sign_on) -----------------------------------------------
+
+
+def single_sign_on_offered() -> bool:
+    """Whether any organisation signs in with its own identity provider (the sign-in page then
+    offers it). Only with OIDC_ENABLED."""
+    return settings.OIDC_ENABLED and SingleSignOn.objects.filter(enabled=True).exists()
+
+
+def single_sign_on_of(*, organisation_id: int) -> SingleSignOn | None:
+    """The organisation's identity provider, if it has one that is enabled."""
+    return (
+        SingleSignOn.objects.select_related("organisation")
+        .filter(organisation_id=organisation_id, enabled=True)
+        .first()
+    )
+
+
+def single_sign_on_for_email(*, email: str) -> list[SingleSignOn]:
+    """The enabled providers of organisations that allow the address's domain (usually one; a
+    domain several organisations share, such as a health service's, gives each of them)."""
+    domain = email.strip().lower().rpartition("@")[2]
+    enabled = SingleSignOn.objects.select_related("organisation").filter(enabled=True)
+    return [provider for provider in enabled if domain in provider.domains]
