@@ -4,6 +4,7 @@ import os
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
@@ -47,6 +48,8 @@ class SingleSignOnAdmin(admin.ModelAdmin):
     search_fields = ["organisation__name", "display_name", "issuer"]
     raw_id_fields = ["organisation"]
     readonly_fields = ["client_secret_set", "created_at", "updated_at"]
+    # An issuer typed without a scheme is https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("organisation", "display_name", "enabled")}),
         (
