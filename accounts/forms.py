@@ -86,6 +86,7 @@ class SingleSignOnForm(forms.Form):
         for provider in providers:
             if value == str(provider.organisation_id):
                 return provider
-        if "organisation" in self.data:
+        # Asked already (the radios' form says so), and none of them chosen.
+        if "organisation" in self.data or "choosing" in self.data:
             self.add_error("organisation", "Select the organisation you work for")
         return None

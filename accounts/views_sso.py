@@ -8,7 +8,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -64,7 +64,16 @@ def choose(request: HttpRequest) -> HttpResponse:
         if provider is not None:
             request.session[single_sign_on.LOGIN_HINT] = email
             start = reverse("sso-start", args=[provider.organisation_id])
-            return redirect(f"{start}?{urlencode({'next': next_url})}" if next_url else start)
+            # A link on a page of its own, not a redirect: the Content-Security-Policy lets
+            # forms lead only to this service (form-action 'self'), redirects included.
+            return render(
+                request,
+                "accounts/sso_continue.html",
+                {
+                    "provider": provider,
+                    "start": f"{start}?{urlencode({'next': next_url})}" if next_url else start,
+                },
+            )
     return render(request, "accounts/sso.html", {"form": form, "next": next_url})
 
 

@@ -5,6 +5,8 @@ and its signing keys; a requests session signed in at the provider plays the bro
 Who the provider's people are and what their ID tokens say: tests/oidc_provider/people.py."""
 
 import base64
+import html
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -66,10 +68,18 @@ def start(client: Client, email: str, **extra) -> str:
     """The work e-mail address on the single sign-on page, then the start of the provider's
     sign-in: returns the provider's authorisation address the browser is sent to."""
     response = client.post("/accounts/sso/", {"email": email, **extra})
-    assert response.status_code == 302, response.content.decode()[:2000]
-    response = client.get(response["Location"])
+    assert response.status_code == 200
+    response = client.get(continue_link(response))
     assert response.status_code == 302
     return response["Location"]
+
+
+def continue_link(response) -> str:
+    """Where the page naming the organisation's sign-in continues to (a link: forms may lead
+    only to this service)."""
+    found = re.search(r'href="(/accounts/sso/\d+/start/[^"]*)"', response.content.decode())
+    assert found, response.content.decode()[:2000]
+    return html.unescape(found[1])
 
 
 def sign_in(client: Client, provider, person: str, *, email: str = "", **extra):
@@ -525,7 +535,12 @@ def test_a_domain_two_organisations_share_asks_which(identity_provider, westmins
     response = client.post(
         "/accounts/sso/", {"email": "ada@westminster.example", "organisation": str(camden.pk)}
     )
-    assert response["Location"] == f"/accounts/sso/{camden.pk}/start/"
+    assert "Sign in with your Camden account" in response.content.decode()
+    assert continue_link(response) == f"/accounts/sso/{camden.pk}/start/"
+    response = client.post(
+        "/accounts/sso/", {"email": "ada@westminster.example", "organisation": "999999"}
+    )
+    assert "Select the organisation you work for" in response.content.decode()
 
 
 def test_a_provider_that_cannot_be_reached_says_so(sso_on):
