@@ -1,13 +1,17 @@
-"""Django admin for platform operators: organisations, users and the e-mail outbox."""
+"""Django admin for platform operators: organisations, users, single sign-on and the e-mail
+outbox."""
+
+import os
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from accounts.capabilities import second_factor_needed
-from accounts.models import EmailAttempt, Organisation, OutboundEmail, User
+from accounts.models import EmailAttempt, Organisation, OutboundEmail, SingleSignOn, User
 
 
 @admin.register(Organisation)
@@ -53,6 +57,51 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(SingleSignOn)
+class SingleSignOnAdmin(admin.ModelAdmin):
+    """An organisation's own identity provider (docs/operations/single-sign-on.md)."""
+
+    list_display = [
+        "organisation",
+        "display_name",
+        "issuer",
+        "enabled",
+        "trust_mfa_claim",
+        "client_secret_set",
+    ]
+    list_filter = ["enabled", "trust_mfa_claim"]
+    search_fields = ["organisation__name", "display_name", "issuer"]
+    raw_id_fields = ["organisation"]
+    readonly_fields = ["client_secret_set", "created_at", "updated_at"]
+    # An issuer typed without a scheme is https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = (
+        (None, {"fields": ("organisation", "display_name", "enabled")}),
+        (
+            "The provider",
+            {
+                "description": "Register the service with the provider as a web application "
+                "whose redirect URI is https://YOUR-HOST/accounts/sso/callback/, with the "
+                "scopes openid, email and profile.",
+                "fields": (
+                    "issuer",
+                    "client_id",
+                    "client_secret_variable",
+                    "client_secret_set",
+                ),
+            },
+        ),
+        ("Who may sign in", {"fields": ("allowed_domains", "email_verified_claim")}),
+        ("The second factor", {"fields": ("trust_mfa_claim", "mfa_claim", "mfa_values")}),
+        ("History", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(boolean=True, description="client secret set")
+    def client_secret_set(self, provider: SingleSignOn) -> bool:
+        # Whether this instance has the variable; never its value.
+        return bool(os.environ.get(provider.client_secret_variable))
 
 
 # django-otp's admin shows a user's TOTP key as a QR code: whoever sees it can make that

@@ -8,4 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and organisations"
 
     def ready(self) -> None:
-        from accounts import checks, receivers  # noqa: F401  (system checks, auth signals)
+        from accounts import (  # noqa: F401  (connects the auth signals; registers the checks)
+            checks,
+            receivers,
+        )

@@ -1,13 +1,16 @@
-"""System checks of the e-mail settings (`manage.py check`, run at start and by `make checks`):
-a message the service cannot address or Notify cannot send is found before the first one."""
+"""System checks of accounts (`manage.py check`, run at start and by `make checks`): the
+e-mail settings, so that a message the service cannot address or Notify cannot send is found
+before the first one; single sign-on's client secrets are where the rows say."""
 
+import os
 import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
 
-from accounts.models import OutboundEmail
+from accounts.models import OutboundEmail, SingleSignOn
 
 
 @checks.register()
@@ -29,7 +32,7 @@ def email_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
         problems.append(
             checks.Warning(
                 "SERVICE_URL is not https: links in e-mails would be sent in the clear",
-                id="accounts.W001",
+                id="accounts.W002",
             )
         )
     if settings.GOVUK_NOTIFY_API_KEY:
@@ -66,3 +69,28 @@ def _notify_problems() -> list[checks.CheckMessage]:
             )
         )
     return problems
+
+
+@checks.register(checks.Tags.database)
+def check_single_sign_on_secrets(app_configs=None, databases=None, **kwargs):
+    """Warns for every enabled identity provider whose client secret's variable is not set:
+    its users' single sign-on would fail (the start page says it is not working). Run where
+    the database is asked (manage.py check --database default, and migrate)."""
+    if not databases or not settings.OIDC_ENABLED:
+        return []
+    try:
+        providers = list(SingleSignOn.objects.select_related("organisation").filter(enabled=True))
+    except DatabaseError:
+        return []  # not migrated yet: migrate runs the checks first
+    return [
+        checks.Warning(
+            f"The single sign-on of {provider.organisation} takes its client secret from "
+            f"{provider.client_secret_variable}, which is not set.",
+            hint="Set that environment variable for every instance of the service, or turn "
+            "the organisation's single sign-on off in the operator console.",
+            obj=provider,
+            id="accounts.W001",
+        )
+        for provider in providers
+        if not os.environ.get(provider.client_secret_variable)
+    ]

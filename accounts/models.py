@@ -1,11 +1,15 @@
 """Organisations (local authorities and their partner agencies) and the users who belong to them."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django_otp.models import Device
 
 ONS_CODE = RegexValidator(
     r"^E(06|08|09|10)\d{6}$",
@@ -262,3 +266,152 @@ class EmailAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Try of e-mail {self.email_id} at {self.at:%Y-%m-%d %H:%M}: {self.outcome}"
+
+
+# The client secret of a provider lives in the environment, never in the database: the row
+# names the variable. Only this prefix, so that no one with the operator console can have
+# the service send another of its secrets (SECRET_KEY, DATABASE_URL) to a provider.
+CLIENT_SECRET_VARIABLE = RegexValidator(
+    r"^OIDC_CLIENT_SECRET_[A-Z0-9_]{1,60}$",
+    "Name an environment variable that starts OIDC_CLIENT_SECRET_, in capitals, like "
+    "OIDC_CLIENT_SECRET_WESTMINSTER",
+)
+EMAIL_DOMAIN = RegexValidator(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    "Enter e-mail domains one a line, like westminster.gov.uk",
+)
+CLAIM_NAME = RegexValidator(r"^[A-Za-z0-9_.:-]{1,50}$", "Enter a claim's name, like amr")
+# Loopback addresses may use plain http (a provider on the same host, as in the tests);
+# anything else must be https.
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def provider_url_problem(url: str) -> str | None:
+    """Why an issuer or endpoint URL of an identity provider is not acceptable, or None."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return None
+    return "The address must start https:// (plain http only on this host, for testing)"
+
+
+class SingleSignOn(models.Model):
+    """An organisation's own identity provider (OpenID Connect, e.g. Microsoft Entra ID), set
+    up by a platform operator: the organisation's users may sign in with their work account
+    instead of a password (accounts.single_sign_on, docs/operations/single-sign-on.md). Their
+    role, vetting and capabilities here still decide what they may do; no user is ever created
+    from a sign-in."""
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, related_name="single_sign_on"
+    )
+    display_name = models.CharField(
+        max_length=100,
+        help_text='What users see, after "Sign in with your", e.g. "Westminster City Council '
+        'account"',
+    )
+    issuer = models.URLField(
+        max_length=300,
+        help_text="The provider's issuer; its discovery document is this address followed by "
+        "/.well-known/openid-configuration. Microsoft Entra ID: "
+        "https://login.microsoftonline.com/TENANT-ID/v2.0",
+    )
+    client_id = models.CharField("client id", max_length=200)
+    client_secret_variable = models.CharField(
+        max_length=80,
+        validators=[CLIENT_SECRET_VARIABLE],
+        help_text="The environment variable that holds the client secret, e.g. "
+        "OIDC_CLIENT_SECRET_WESTMINSTER (the secret itself is never stored here)",
+    )
+    allowed_domains = models.TextField(
+        help_text="The e-mail domains of this organisation's staff, one a line, e.g. "
+        "westminster.gov.uk. A user signs in only with a verified address at one of these."
+    )
+    email_verified_claim = models.CharField(
+        max_length=50,
+        default="email_verified",
+        validators=[CLAIM_NAME],
+        help_text="The ID token claim that says the e-mail address is verified (true). "
+        "Microsoft Entra ID sends none by default: add the optional claim xms_edov and "
+        "name it here.",
+    )
+    trust_mfa_claim = models.BooleanField(
+        "trust the provider's multi-factor claim",
+        default=False,
+        help_text="When two-factor sign-in is on, a sign-in whose ID token carries the claim "
+        "below counts as the second factor. Off: users give this service's own second "
+        "factor after the provider's sign-in.",
+    )
+    mfa_claim = models.CharField(
+        "multi-factor claim",
+        max_length=50,
+        default="amr",
+        validators=[CLAIM_NAME],
+        help_text="The ID token claim that says how the user authenticated (amr or acr)",
+    )
+    mfa_values = models.CharField(
+        "multi-factor values",
+        max_length=300,
+        default="mfa",
+        help_text="Comma-separated: the claim holds one of these when the user gave more "
+        "than one factor, e.g. mfa",
+    )
+    enabled = models.BooleanField(
+        default=False,
+        help_text="Offered on the sign-in page (with OIDC_ENABLED on for the service)",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "single sign-on"
+        verbose_name_plural = "single sign-on"
+        ordering = ["organisation__name"]
+
+    def __str__(self) -> str:
+        return f"Single sign-on of {self.organisation}"
+
+    def clean(self) -> None:
+        errors = {}
+        problem = provider_url_problem(self.issuer or "")
+        if problem:
+            errors["issuer"] = problem
+        domains = [line.strip().lower() for line in self.allowed_domains.splitlines()]
+        domains = [domain.removeprefix("@") for domain in domains if domain]
+        if not domains:
+            errors["allowed_domains"] = "Enter at least one e-mail domain"
+        for domain in domains:
+            try:
+                EMAIL_DOMAIN(domain)
+            except ValidationError as error:
+                errors["allowed_domains"] = error.messages[0]
+        self.allowed_domains = "\n".join(dict.fromkeys(domains))
+        if not self.mfa_value_list:
+            errors["mfa_values"] = "Enter at least one value, like mfa"
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def domains(self) -> list[str]:
+        return [line.strip().lower() for line in self.allowed_domains.splitlines() if line.strip()]
+
+    @property
+    def mfa_value_list(self) -> list[str]:
+        return [value.strip() for value in self.mfa_values.split(",") if value.strip()]
+
+
+class SingleSignOnDevice(Device):
+    """The organisation's identity provider, as a django-otp device: a session signed in
+    through it, with the provider's multi-factor claim where the organisation trusts that
+    claim, is verified with this device (django_otp.login), as a session that gave a code is
+    with the app's. It never verifies a typed token."""
+
+    class Meta:
+        verbose_name = "identity provider's multi-factor sign-in"
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="single_sign_on_device_one_per_user")
+        ]
+
+    def verify_token(self, token) -> bool:
+        return False

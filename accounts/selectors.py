@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Invitation, Organisation, OutboundEmail, Role, User
+from accounts.models import Invitation, Organisation, OutboundEmail, Role, SingleSignOn, User
 
 # The table's name comes from the model; the values are parameters.
 _FAILURES_SQL = (
@@ -114,3 +114,29 @@ def account_emails(*, user: User, limit: int = 10) -> list[OutboundEmail]:
         .defer("personalisation")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+# --- Single sign-on (accounts.single_sign_on) -----------------------------------------------
+
+
+def single_sign_on_offered() -> bool:
+    """Whether any organisation signs in with its own identity provider (the sign-in page then
+    offers it). Only with OIDC_ENABLED."""
+    return settings.OIDC_ENABLED and SingleSignOn.objects.filter(enabled=True).exists()
+
+
+def single_sign_on_of(*, organisation_id: int) -> SingleSignOn | None:
+    """The organisation's identity provider, if it has one that is enabled."""
+    return (
+        SingleSignOn.objects.select_related("organisation")
+        .filter(organisation_id=organisation_id, enabled=True)
+        .first()
+    )
+
+
+def single_sign_on_for_email(*, email: str) -> list[SingleSignOn]:
+    """The enabled providers of organisations that allow the address's domain (usually one; a
+    domain several organisations share, such as a health service's, gives each of them)."""
+    domain = email.strip().lower().rpartition("@")[2]
+    enabled = SingleSignOn.objects.select_related("organisation").filter(enabled=True)
+    return [provider for provider in enabled if domain in provider.domains]

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from accounts import passkeys, views, views_invitation, views_mfa
+from accounts import passkeys, views, views_invitation, views_mfa, views_sso
 
 # django-otp-webauthn's browser scripts find these by their names in its namespace; the
 # views are ours (accounts.passkeys), which decide who may register and use a passkey.
@@ -38,6 +38,12 @@ urlpatterns = [
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("two-factor/", views_mfa.two_factor, name="two-factor"),
     path("passkeys/", include((passkey_urls, "otp_webauthn"))),
+    # Single sign-on with an organisation's own identity provider (404 unless OIDC_ENABLED).
+    path("sso/", views_sso.choose, name="sso"),
+    path(
+        "sso/<int:organisation_id>/start/", views_sso.SingleSignOnStart.as_view(), name="sso-start"
+    ),
+    path("sso/callback/", views_sso.SingleSignOnCallback.as_view(), name="sso-callback"),
     path("invitation/<str:token>/", views_invitation.invitation, name="invitation"),
     path(
         "second-factor/<str:token>/",

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.capabilities import Capability, has_capability
 from accounts.forms import SignInForm
+from accounts.selectors import single_sign_on_offered
 
 
 class SignInView(auth_views.LoginView):
@@ -37,6 +38,7 @@ class SignInView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         context["expired"] = "expired" in self.request.GET
         context["locked"] = "locked" in self.request.GET
+        context["single_sign_on"] = single_sign_on_offered()
         return context
 
 

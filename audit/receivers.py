@@ -15,9 +15,20 @@ def _known_user(username: str):
     return get_user_model().objects.filter(username=username.strip().lower()).first()
 
 
+# How a sign-in happened, when it was not by password (e.g. single sign-on, and whether the
+# provider's multi-factor claim stood for the second factor): set on the request by whoever
+# signs the user in, before django.contrib.auth.login, whose signal carries no more.
+SIGN_IN_DETAIL = "audit_sign_in_detail"
+
+
 @receiver(user_logged_in, dispatch_uid="audit.sign_in")
 def on_sign_in(sender, request, user, **kwargs) -> None:
-    record(request=request, action=Action.SIGN_IN, actor=user)
+    record(
+        request=request,
+        action=Action.SIGN_IN,
+        actor=user,
+        detail=getattr(request, SIGN_IN_DETAIL, None),
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="audit.sign_out")
@@ -27,12 +38,14 @@ def on_sign_out(sender, request, user, **kwargs) -> None:
 
 
 @receiver(user_login_failed, dispatch_uid="audit.sign_in_failed")
-def on_sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
+def on_sign_in_failed(sender, credentials, request=None, audit_detail=None, **kwargs) -> None:
+    # audit_detail: what a sender adds about the attempt (single sign-on: the provider and why
+    # it was refused), beside the account it named.
     record(
         request=request,
         action=Action.SIGN_IN_FAILED,
         outcome="denied",
-        detail=_target(credentials.get("username", "")),
+        detail={**_target(credentials.get("username") or ""), **(audit_detail or {})},
     )
 
 

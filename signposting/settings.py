@@ -151,7 +151,12 @@ CACHES = {"default": env.cache("CACHE_URL", default="dbcache://signposting_cache
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    # Axes first: it refuses locked-out credentials before they are checked.
+    # Single sign-on's callback only: its credentials (the code's nonce and verifier) fit no
+    # other backend, and it asks django-axes itself once the provider has named the account
+    # (accounts.single_sign_on). Ahead of axes, which would otherwise look up a lockout of
+    # "no username" for it, and count one.
+    "accounts.backends.SingleSignOnBackend",
+    # Axes first for passwords: it refuses locked-out credentials before they are checked.
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.UserWithOrganisationBackend",
 ]
@@ -176,7 +181,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "signposting.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
-AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
+# ...and the single sign-on callback's code and state, kept with a failed attempt's query.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "state"]
 
 # Sessions: 30 minutes idle (the cookie expiry slides with each request) and
 # 12 hours absolute (SessionLifetimeMiddleware).
@@ -443,3 +449,10 @@ MATCH_MODEL_PATH = env("MATCH_MODEL_PATH", default="")
 MATCH_POPULATION = env.int("MATCH_POPULATION", default=12_000_000)
 # How long a set-up session (after an invitation or a reset link) may take to enrol.
 SECOND_FACTOR_SETUP_MINUTES = 30
+
+# Single sign-on with an organisation's own identity provider (OpenID Connect, e.g. Microsoft
+# Entra ID; accounts.single_sign_on, docs/operations/single-sign-on.md). Each organisation's
+# provider is set up by platform operators in /django-admin/, its client secret in an
+# environment variable OIDC_CLIENT_SECRET_<NAME> that the row names. Off: no single sign-on
+# page or URL answers (404) and the sign-in page offers none.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)

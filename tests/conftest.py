@@ -50,3 +50,7 @@ def _second_factor_with_force_login(monkeypatch):
         session.save()
 
     monkeypatch.setattr(Client, "force_login", force_login_with_second_factor)
+
+
+# A real OpenID Connect provider in a process of its own, for the single sign-on tests.
+from tests.oidc_provider.fixture import identity_provider  # noqa: E402, F401

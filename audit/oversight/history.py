@@ -8,12 +8,14 @@ from auditlog.registry import auditlog
 
 
 def register_models() -> None:
-    from accounts.models import Organisation, User, Vetting
+    from accounts.models import Organisation, SingleSignOn, User, Vetting
     from children.models import Address, Child, FeedToken, Involvement, Name
 
     auditlog.register(User, exclude_fields=["password", "last_login", "notices_read_at"])
     auditlog.register(Organisation)
     auditlog.register(Vetting, exclude_fields=["updated_at"])
+    # An organisation's identity provider: who turned it on, or began trusting its claim.
+    auditlog.register(SingleSignOn, exclude_fields=["updated_at"])
     # The register's history says what changed and who changed it; identifying
     # values are masked, as the history is readable by platform operators.
     auditlog.register(Child, mask_fields=["nhs_number"], exclude_fields=["updated_at"])

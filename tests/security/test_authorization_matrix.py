@@ -112,6 +112,9 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
         "/django-admin/accounts/organisation/",
         "GET",
     ): ADMIN_ONLY,
+    ("admin:accounts_singlesignon_changelist", "/django-admin/accounts/singlesignon/", "GET"): (
+        ADMIN_ONLY
+    ),
     ("admin:auth_group_changelist", "/django-admin/auth/group/", "GET"): ADMIN_ONLY,
     ("admin:axes_accessattempt_changelist", "/django-admin/axes/accessattempt/", "GET"): (
         ADMIN_ONLY
@@ -196,6 +199,15 @@ MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
         PASSKEYS + "authentication/complete/",
         "POST",
     ): every(400, anonymous=FORBIDDEN, inactive=FORBIDDEN, locked=REDIRECT),
+    # Single sign-on (OIDC_ENABLED, off unless set): off, none of its URLs answers, for
+    # anyone. On: SINGLE_SIGN_ON_MATRIX below; the sign-ins themselves in
+    # tests/accounts/test_single_sign_on.py.
+    ("sso", "/accounts/sso/", "GET"): every(404, locked=REDIRECT),
+    ("sso", "/accounts/sso/", "POST"): every(404, locked=REDIRECT),
+    ("sso-start", "/accounts/sso/1/start/", "GET"): every(404, locked=REDIRECT),
+    ("sso-start", "/accounts/sso/1/start/", "POST"): every(404, locked=REDIRECT),
+    ("sso-callback", "/accounts/sso/callback/", "GET"): every(404, locked=REDIRECT),
+    ("sso-callback", "/accounts/sso/callback/", "POST"): every(404, locked=REDIRECT),
     ("otp_webauthn:js-i18n-catalog", PASSKEYS + "jsi18n/", "GET"): every(OK, locked=REDIRECT),
     ("otp_webauthn:js-i18n-catalog", PASSKEYS + "jsi18n/", "POST"): every(
         NOT_ALLOWED, locked=REDIRECT
@@ -393,6 +405,23 @@ CASES = [
     ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in CASES],
 )
 def test_authorization_matrix(client, name, path, method, role, expected):
+    _sign_in_as(client, role)
+    response = client.generic(method, path)
+    assert response.status_code == expected, (
+        f"{method} {path} as {role}: expected {expected}, got {response.status_code}"
+    )
+    # Signing out of the admin while signed out just goes back to the admin.
+    if (
+        expected == REDIRECT
+        and role in ("anonymous", "inactive", "locked")
+        and (name != "admin:logout")
+    ):
+        assert "/login/" in response["Location"]
+    if expected == REDIRECT and role == "mfa_pending" and not name.startswith("admin:"):
+        assert response["Location"].startswith("/accounts/two-factor/")
+
+
+def _sign_in_as(client, role: str) -> None:
     user = _user_for(role)
     if user is not None:
         client.force_login(user)
@@ -415,19 +444,43 @@ def test_authorization_matrix(client, name, path, method, role, expected):
             http_accept="",
             path_info="/accounts/login/",
         )
+
+
+# With single sign-on on for the service (OIDC_ENABLED): its pages are for anyone, signed in
+# or not (a sign-in through them replaces the session's user). An organisation with no
+# provider has no start; a callback this browser did not start is refused (400).
+SINGLE_SIGN_ON_MATRIX: dict[tuple[str, str, str], dict[str, int]] = {
+    ("sso", "/accounts/sso/", "GET"): every(OK, locked=REDIRECT),
+    ("sso", "/accounts/sso/", "POST"): every(OK, locked=REDIRECT),
+    ("sso", "/accounts/sso/", "PUT"): every(NOT_ALLOWED, locked=REDIRECT),
+    ("sso-start", "/accounts/sso/999999/start/", "GET"): every(404, locked=REDIRECT),
+    ("sso-callback", "/accounts/sso/callback/", "GET"): every(400, locked=REDIRECT),
+    ("sso-callback", "/accounts/sso/callback/", "POST"): every(NOT_ALLOWED, locked=REDIRECT),
+}
+SINGLE_SIGN_ON_CASES = [
+    (name, path, method, role, status)
+    for (name, path, method), answers in SINGLE_SIGN_ON_MATRIX.items()
+    for role, status in answers.items()
+]
+
+
+def test_every_single_sign_on_url_is_in_its_matrix():
+    names = {name for name, _, _ in MATRIX if name.startswith("sso")}
+    assert names == {name for name, _, _ in SINGLE_SIGN_ON_MATRIX}
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "method", "role", "expected"),
+    SINGLE_SIGN_ON_CASES,
+    ids=[f"sso-on-{c[0]}-{c[2]}-{c[3]}" for c in SINGLE_SIGN_ON_CASES],
+)
+def test_single_sign_on_matrix(client, settings, name, path, method, role, expected):
+    settings.OIDC_ENABLED = True
+    _sign_in_as(client, role)
     response = client.generic(method, path)
     assert response.status_code == expected, (
         f"{method} {path} as {role}: expected {expected}, got {response.status_code}"
     )
-    # Signing out of the admin while signed out just goes back to the admin.
-    if (
-        expected == REDIRECT
-        and role in ("anonymous", "inactive", "locked")
-        and (name != "admin:logout")
-    ):
-        assert "/login/" in response["Location"]
-    if expected == REDIRECT and role == "mfa_pending" and not name.startswith("admin:"):
-        assert response["Location"].startswith("/accounts/two-factor/")
 
 
 # --- Shielded records: every door asks the one rule (children.access) ----------------------
