@@ -50,31 +50,39 @@ def choose(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     form = SingleSignOnForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        email = form.cleaned_data["email"]
-        providers = single_sign_on_for_email(email=email)
-        provider = None
-        if not providers:
-            form.add_error(
-                "email",
-                "Your organisation does not sign in to this service with its own account: "
-                "sign in with your email address and password",
-            )
-        else:
-            provider = providers[0] if len(providers) == 1 else form.chosen(providers)
+        provider = _provider_chosen(form)
         if provider is not None:
-            request.session[single_sign_on.LOGIN_HINT] = email
-            start = reverse("sso-start", args=[provider.organisation_id])
-            # A link on a page of its own, not a redirect: the Content-Security-Policy lets
-            # forms lead only to this service (form-action 'self'), redirects included.
-            return render(
-                request,
-                "accounts/sso_continue.html",
-                {
-                    "provider": provider,
-                    "start": f"{start}?{urlencode({'next': next_url})}" if next_url else start,
-                },
-            )
+            request.session[single_sign_on.LOGIN_HINT] = form.cleaned_data["email"]
+            return _continue_to(request, provider=provider, next_url=next_url)
     return render(request, "accounts/sso.html", {"form": form, "next": next_url})
+
+
+def _provider_chosen(form: SingleSignOnForm) -> SingleSignOn | None:
+    """The provider of the address's domain (or the organisation chosen among those sharing
+    it); None, with the form's error, when there is none."""
+    providers = single_sign_on_for_email(email=form.cleaned_data["email"])
+    if not providers:
+        form.add_error(
+            "email",
+            "Your organisation does not sign in to this service with its own account: "
+            "sign in with your email address and password",
+        )
+        return None
+    return providers[0] if len(providers) == 1 else form.chosen(providers)
+
+
+def _continue_to(request: HttpRequest, *, provider: SingleSignOn, next_url: str) -> HttpResponse:
+    start = reverse("sso-start", args=[provider.organisation_id])
+    # A link on a page of its own, not a redirect: the Content-Security-Policy lets forms
+    # lead only to this service (form-action 'self'), redirects included.
+    return render(
+        request,
+        "accounts/sso_continue.html",
+        {
+            "provider": provider,
+            "start": f"{start}?{urlencode({'next': next_url})}" if next_url else start,
+        },
+    )
 
 
 # Neither the provider's address with its state nor the callback's answer may be kept by any
