@@ -127,10 +127,22 @@ TEMPLATES = [
 # failover, and persistent ones (CONN_MAX_AGE) are health-checked before each request's
 # first query, so one broken by the failover is dropped and opened again
 # (signposting/database_url.py, docs/operations/database-cluster.md).
+# DATABASE_REPLICA_URL (unset: off) is a streaming standby: the auditors' reports and
+# exports and the read-only batch jobs read from it through signposting.db_router; lookups
+# and every write stay on the primary (docs/decisions/0008).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 DATABASES = databases(
     url=env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'signposting.sqlite3'}"),
+    replica_url=DATABASE_REPLICA_URL,
     conn_max_age=env.int("CONN_MAX_AGE", default=60),
 )
+DATABASE_ROUTERS = ["signposting.db_router.ReplicaRouter"]
+# Whether replica_reads() scopes read from the `replica` alias (tests switch it on with an
+# alias of their own: tests/replica.py).
+REPLICA_READS = "replica" in DATABASES
+# A replica further behind the primary than this is not read from (the primary is, and a
+# warning logged): an auditor's report must not leave out the last minutes of lookups.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A cache shared by every gunicorn worker: Django's database cache by default
