@@ -14,9 +14,11 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.utils import ConnectionHandler
+from django.test import RequestFactory
 
 from bench.cluster import Cluster, archive_command, binaries_missing
 from signposting.database_url import databases
+from signposting.views import health
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -58,6 +60,10 @@ def _wrapper(url: str):
     ]
 
 
+def _health() -> int:
+    return health(RequestFactory().get("/healthz")).status_code
+
+
 def _where(wrapper) -> tuple[int, bool]:
     with wrapper.cursor() as cursor:
         cursor.execute("SELECT inet_server_port(), pg_is_in_recovery()")
@@ -89,23 +95,32 @@ def test_a_row_committed_on_the_primary_is_on_the_standby(cluster):
     assert found == [("committed",)]
 
 
-def test_one_url_reaches_the_primary_and_after_a_failover_the_new_one(cluster, django_db_blocker):
+def test_one_url_reaches_the_primary_and_after_a_failover_the_new_one(
+    cluster, django_db_blocker, monkeypatch
+):
     old, new = cluster.primary(), cluster.standby()
     url = cluster.database_url()
     assert url.endswith("?target_session_attrs=read-write") and f":{old.port}," in url
     with django_db_blocker.unblock():
         # Two gunicorn workers' persistent connections: one busy when the primary dies, one
         # idle.
-        busy, idle = _wrapper(url), _wrapper(url)
+        busy, idle, probe = _wrapper(url), _wrapper(url), _wrapper(url)
+        monkeypatch.setattr("signposting.views.connection", probe)
         try:
             assert _where(busy) == (old.port, False)
             assert _where(idle) == (old.port, False)
+            assert _health() == 200
 
             cluster.kill_primary()
             # The request in flight fails (the error page's 503: tests/test_error_pages.py).
             with pytest.raises(DatabaseError):
                 _where(busy)
+            # No primary: the standby is up, but takes no writes. The load balancer is told.
+            probe.close()
+            assert _health() == 503
             cluster.promote()
+            probe.close_if_unusable_or_obsolete()
+            assert _health() == 200
             assert cluster.sql(new, "SHOW synchronous_standby_names") == [("",)]
 
             # The next request: Django's request_started closes the connection that failed;
@@ -114,8 +129,8 @@ def test_one_url_reaches_the_primary_and_after_a_failover_the_new_one(cluster, d
                 connection.close_if_unusable_or_obsolete()
                 assert _where(connection) == (new.port, False)
         finally:
-            busy.close()
-            idle.close()
+            for connection in (busy, idle, probe):
+                connection.close()
 
 
 def test_the_archive_never_overwrites_a_different_segment(tmp_path):
