@@ -216,9 +216,9 @@ class Cluster:
             if self._initialised(standby):
                 raise ClusterError(f"{primary.datadir} is missing but {standby.datadir} is not")
             self._create_primary(primary)
-        elif not self._running(primary):
+        elif not self.running(primary):
             self._say(f"Starting {primary.name} (primary) on port {primary.port}")
-            self._pg_ctl("start", primary)
+            self.pg_ctl("start", primary)
         self._create_database(primary)
         if standby.name in self.state.stale:
             self._say(
@@ -228,9 +228,9 @@ class Cluster:
         else:
             if not self._initialised(standby):
                 self._create_standby(standby, primary=primary)
-            elif not self._running(standby):
+            elif not self.running(standby):
                 self._say(f"Starting {standby.name} (standby) on port {standby.port}")
-                self._pg_ctl("start", standby)
+                self.pg_ctl("start", standby)
             self._make_synchronous(primary=primary, standby=standby)
         return self.database_url()
 
@@ -238,17 +238,17 @@ class Cluster:
         """Stops both (fast: sessions are ended, nothing is lost), the primary first so that
         the standby receives everything up to the primary's shutdown checkpoint."""
         for node in sorted(self.nodes, key=lambda node: node.name != self.state.primary):
-            if self._running(node):
+            if self.running(node):
                 self._say(f"Stopping {node.name} on port {node.port}")
-                self._pg_ctl("stop", node, "-m", "fast")
+                self.pg_ctl("stop", node, "-m", "fast")
 
     def kill_primary(self) -> Node:
         """The primary stops dead (pg_ctl stop -m immediate: no checkpoint, sessions cut)."""
         primary = self.primary()
-        if not self._running(primary):
+        if not self.running(primary):
             raise ClusterError(f"{primary.name}, the primary, is not running")
         self._say(f"Killing {primary.name} (primary) on port {primary.port}")
-        self._pg_ctl("stop", primary, "-m", "immediate")
+        self.pg_ctl("stop", primary, "-m", "immediate")
         return primary
 
     def promote(self, *, fence: bool = True) -> Node:
@@ -258,16 +258,16 @@ class Cluster:
         old, new = self.primary(), self.standby()
         if new.name in self.state.stale or not self._is_standby(new):
             raise ClusterError(f"{new.name} is no standby: there is nothing to promote")
-        if not self._running(new):
+        if not self.running(new):
             raise ClusterError(f"{new.name}, the standby, is not running")
-        if self._running(old):
+        if self.running(old):
             if not fence:
                 raise ClusterError(f"{old.name}, the primary, is still running")
             self._say(f"Stopping {old.name}, the old primary, before promoting {new.name}")
-            self._pg_ctl("stop", old, "-m", "fast")
+            self.pg_ctl("stop", old, "-m", "fast")
         self._say(f"Promoting {new.name} on port {new.port}")
-        self._pg_ctl("promote", new)
-        self._wait(lambda: not self._in_recovery(new), f"{new.name} to leave recovery")
+        self.pg_ctl("promote", new)
+        self.wait(lambda: not self.in_recovery(new), f"{new.name} to leave recovery")
         # Inherited from the old primary (pg_basebackup copies its settings): a commit would
         # wait for ever for a standby that is not there.
         self._sql(new, "ALTER SYSTEM SET synchronous_standby_names = ''")
@@ -284,14 +284,14 @@ class Cluster:
         """The other node's directory (an old primary's, or one missing) is made again as a
         standby of the primary with pg_basebackup, and made synchronous."""
         primary, standby = self.primary(), self.standby()
-        if not self._running(primary):
+        if not self.running(primary):
             raise ClusterError(f"{primary.name}, the primary, is not running: `start` it first")
-        if self._running(standby):
+        if self.running(standby):
             if standby.name not in self.state.stale and self._is_standby(standby):
                 self._say(f"{standby.name} is a standby already")
                 self._make_synchronous(primary=primary, standby=standby)
                 return standby
-            self._pg_ctl("stop", standby, "-m", "fast")
+            self.pg_ctl("stop", standby, "-m", "fast")
         self._remove_datadir(standby)
         self.state.stale = [name for name in self.state.stale if name != standby.name]
         self._write_state()
@@ -306,22 +306,22 @@ class Cluster:
         if not self.state_path.exists() and any(self.base.iterdir()):
             raise ClusterError(f"{self.base} holds no {STATE_FILE}: not deleting it")
         for node in self.nodes:
-            if self._running(node):
-                self._pg_ctl("stop", node, "-m", "immediate")
+            if self.running(node):
+                self.pg_ctl("stop", node, "-m", "immediate")
         shutil.rmtree(self.base)
         self._say(f"Deleted {self.base}")
 
     def status(self) -> list[NodeStatus]:
         found = []
         for node in self.nodes:
-            exists, running = self._initialised(node), self._running(node)
+            exists, running = self._initialised(node), self.running(node)
             replication: list[dict[str, Any]] = []
             archived = archive_failed = None
             if not exists:
                 role = "missing"
             elif not running:
                 role = "stale" if node.name in self.state.stale else "stopped"
-            elif self._in_recovery(node):
+            elif self.in_recovery(node):
                 role = "standby"
             else:
                 role = "primary"
@@ -348,6 +348,26 @@ class Cluster:
             )
         return found
 
+    def base_backup(self, target: Path) -> None:
+        """A base backup of the primary into `target` (a plain data directory), with the WAL
+        it needs to be consistent; the archive holds what comes after."""
+        primary = self.primary()
+        self.run(
+            self.binary("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            SUPERUSER,
+            "-D",
+            str(target),
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        )
+
     def sql(
         self, node: Node, statement: str, params: Sequence[Any] = (), *, dbname: str | None = None
     ) -> list[tuple]:
@@ -360,8 +380,8 @@ class Cluster:
     def _create_primary(self, node: Node) -> None:
         self._say(f"Creating {node.name} (primary) on port {node.port} in {node.datadir}")
         self._check_port_free(node.port)
-        self._run(
-            self._bin("initdb"),
+        self.run(
+            self.binary("initdb"),
             "-D",
             str(node.datadir),
             "-U",
@@ -384,7 +404,7 @@ class Cluster:
             "host replication all 127.0.0.1/32 trust\n"
         )
         self._write_node_conf(node)
-        self._pg_ctl("start", node)
+        self.pg_ctl("start", node)
         self.state.primary = node.name
         self._write_state()
 
@@ -399,8 +419,8 @@ class Cluster:
             " WHERE slot_name = %s AND NOT active",
             (node.name,),
         )
-        self._run(
-            self._bin("pg_basebackup"),
+        self.run(
+            self.binary("pg_basebackup"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -429,16 +449,16 @@ class Cluster:
                 "synchronous_standby_names = ''\n"
             )
         (node.datadir / "standby.signal").touch()
-        self._own(node.datadir / "standby.signal")
+        self.own(node.datadir / "standby.signal")
         self._write_node_conf(node)
-        self._pg_ctl("start", node)
+        self.pg_ctl("start", node)
 
     def _write_node_conf(self, node: Node) -> None:
         (node.datadir / "node.conf").write_text(
             f"# bench/cluster.py: this node's own settings\nport = {node.port}\n"
             f"cluster_name = '{node.name}'\n"
         )
-        self._own(node.datadir / "node.conf")
+        self.own(node.datadir / "node.conf")
 
     def _make_synchronous(self, *, primary: Node, standby: Node) -> None:
         """The primary waits for this standby at every commit (synchronous_commit = on)."""
@@ -446,7 +466,7 @@ class Cluster:
         if names != standby.name:
             self._sql(primary, f"ALTER SYSTEM SET synchronous_standby_names = '{standby.name}'")
             self._sql(primary, "SELECT pg_reload_conf()")
-        self._wait(
+        self.wait(
             lambda: self._sync_state(primary, standby) == "sync",
             f"{standby.name} to stream synchronously from {primary.name}",
         )
@@ -471,18 +491,18 @@ class Cluster:
 
     # --- The servers -------------------------------------------------------------------------
 
-    def _pg_ctl(self, action: str, node: Node, *extra: str) -> None:
-        command = [self._bin("pg_ctl"), action, "-D", str(node.datadir), "-w"]
+    def pg_ctl(self, action: str, node: Node, *extra: str) -> None:
+        command = [self.binary("pg_ctl"), action, "-D", str(node.datadir), "-w"]
         command += ["-t", str(WAIT_SECONDS)]
         if action == "start":
             command += ["-l", str(node.log)]
-        self._run(*command, *extra)
+        self.run(*command, *extra)
 
-    def _running(self, node: Node) -> bool:
+    def running(self, node: Node) -> bool:
         if not self._initialised(node):
             return False
-        result = self._run(
-            self._bin("pg_ctl"), "status", "-D", str(node.datadir), check=False, quiet=True
+        result = self.run(
+            self.binary("pg_ctl"), "status", "-D", str(node.datadir), check=False, quiet=True
         )
         return result.returncode == 0
 
@@ -492,7 +512,7 @@ class Cluster:
     def _is_standby(self, node: Node) -> bool:
         return (node.datadir / "standby.signal").exists()
 
-    def _in_recovery(self, node: Node) -> bool:
+    def in_recovery(self, node: Node) -> bool:
         return bool(self.sql(node, "SELECT pg_is_in_recovery()")[0][0])
 
     def _rows(
@@ -510,7 +530,7 @@ class Cluster:
     def _sql(self, node: Node, statement: str, params: Sequence[Any] = ()) -> None:
         self._rows(node, statement, params)
 
-    def _wait(self, ready, what: str, seconds: float = WAIT_SECONDS) -> None:
+    def wait(self, ready, what: str, seconds: float = WAIT_SECONDS) -> None:
         deadline = time.monotonic() + seconds
         while True:
             try:
@@ -529,8 +549,8 @@ class Cluster:
         self.archive.mkdir(exist_ok=True)
         if self.run_as:
             for path in (self.base, self.archive):
-                self._own(path)
-            probe = self._run("test", "-w", str(self.archive), check=False, quiet=True)
+                self.own(path)
+            probe = self.run("test", "-w", str(self.archive), check=False, quiet=True)
             if probe.returncode != 0:
                 raise ClusterError(
                     f"The {self.run_as} user cannot write to {self.base}: every directory "
@@ -539,7 +559,8 @@ class Cluster:
         if not self.state_path.exists():
             self._write_state()
 
-    def _own(self, path: Path) -> None:
+    def own(self, path: Path) -> None:
+        """Hands a file or directory we made to the server user (when we are root)."""
         if self.run_as:
             account = pwd.getpwnam(self.run_as)
             os.chown(path, account.pw_uid, account.pw_gid)
@@ -562,7 +583,7 @@ class Cluster:
     def _node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
 
-    def _bin(self, name: str) -> str:
+    def binary(self, name: str) -> str:
         path = self.bindir / name
         if not path.exists():
             raise ClusterError(f"No {path}: install the PostgreSQL server (postgresql-15)")
@@ -573,7 +594,8 @@ class Cluster:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 raise ClusterError(f"Port {port} is in use: choose others with --ports")
 
-    def _run(self, *command: str, check: bool = True, quiet: bool = False):
+    def run(self, *command: str, check: bool = True, quiet: bool = False):
+        """Runs a command, as the server user when we are root; raises ClusterError if it fails."""
         if self.run_as:
             command = ("runuser", "-u", self.run_as, "--", *command)
         result = subprocess.run(command, cwd=self.base, capture_output=True, text=True, check=False)
