@@ -16,7 +16,7 @@ wrote). Raw SQL asks `read_connection()` for its connection.
 A replica that cannot be reached, or is more than DATABASE_REPLICA_MAX_LAG_SECONDS behind,
 is not used: the scope reads from the primary and a warning is logged, once, and the replica
 is not tried again for REPLICA_RETRY_SECONDS, so that a dead standby costs one connect timeout
-and never an error page. docs/decisions/0008 says why the auditors' reports write their own
+and never an error page. docs/decisions/0009 says why the auditors' reports write their own
 audit event on the primary before reading here.
 """
 

@@ -129,7 +129,7 @@ TEMPLATES = [
 # (signposting/database_url.py, docs/operations/database-cluster.md).
 # DATABASE_REPLICA_URL (unset: off) is a streaming standby: the auditors' reports and
 # exports and the read-only batch jobs read from it through signposting.db_router; lookups
-# and every write stay on the primary (docs/decisions/0008).
+# and every write stay on the primary (docs/decisions/0009).
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 DATABASES = databases(
     url=env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'signposting.sqlite3'}"),

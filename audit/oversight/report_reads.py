@@ -1,4 +1,4 @@
-"""The auditors' reports and exports, read on the primary or on the read replica (ADR 0008).
+"""The auditors' reports and exports, read on the primary or on the read replica (ADR 0009).
 
 On one server a report reads, then records its own audit event with what it found (how
 many rows), in one transaction, and renders after the commit (audit.lookup.audited_lookup).

@@ -1,5 +1,5 @@
 """The auditors' reports and exports with a read replica (audit.oversight.report_reads, ADR
-0008): the report's own audit event is written and committed on the primary before the
+0009): the report's own audit event is written and committed on the primary before the
 report is read from the replica; a replica that is down changes nothing the auditor sees;
 lookups and sign-in never read from it."""
 
