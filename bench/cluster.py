@@ -177,6 +177,11 @@ class Cluster:
         self.run_as = run_as or (
             os.environ.get("CLUSTER_RUN_AS", "postgres") if os.geteuid() == 0 else None
         )
+        if self.run_as and not server_user_exists(self.run_as):
+            raise ClusterError(
+                f"Running as root, the servers run as {self.run_as!r}, which does not exist: "
+                "install PostgreSQL's server package, or set CLUSTER_RUN_AS"
+            )
         self.quiet = quiet
         self.nodes = tuple(
             Node(name, port, self.base / name, self.base / f"{name}.log")
@@ -628,6 +633,14 @@ def binaries_missing(bindir: Path | None = None) -> list[str]:
     """The server binaries a cluster needs that are not installed (empty: all there)."""
     bindir = bindir or server_bindir()
     return [name for name in ("initdb", "pg_ctl", "pg_basebackup") if not (bindir / name).exists()]
+
+
+def server_user_exists(name: str = "postgres") -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _quoted(value: str) -> str:

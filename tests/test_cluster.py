@@ -3,6 +3,7 @@ DATABASE_URL, and what the app's persistent connections do when the primary dies
 standby is promoted (issue 18, part 2). PostgreSQL's own binaries, in a directory of the
 test's own, on free ports: about ten seconds."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from django.db import DatabaseError
 from django.db.utils import ConnectionHandler
 from django.test import RequestFactory
 
-from bench.cluster import Cluster, archive_command, binaries_missing
+from bench.cluster import Cluster, archive_command, binaries_missing, server_user_exists
 from signposting.database_url import databases
 from signposting.views import health
 
@@ -40,6 +41,8 @@ def cluster():
         pytest.skip("PostgreSQL only: the cluster is PostgreSQL's own replication")
     if missing := binaries_missing():
         pytest.skip(f"The PostgreSQL server binaries are not installed ({', '.join(missing)})")
+    if os.geteuid() == 0 and not server_user_exists(os.environ.get("CLUSTER_RUN_AS", "postgres")):
+        pytest.skip("Running as root with no postgres user to run the servers as")
     # Not pytest's tmp_path: as root the servers run as `postgres`, which must reach the
     # directory, and pytest's are private to their owner.
     base = Path(tempfile.mkdtemp(prefix="signposting-cluster-"))
