@@ -19,6 +19,7 @@ pg_basebackup), two nodes on 127.0.0.1 only, trust authentication, small memory 
     python bench/cluster.py rebuild-standby  # the old primary's directory becomes a standby
                                              # of the new primary (pg_basebackup), synchronous
     python bench/cluster.py destroy          # stops both and deletes var/cluster/
+    python bench/cluster.py url              # prints DATABASE_URL
 
     --dir DIR, --ports 5433,5434, --database NAME (or CLUSTER_DIR, CLUSTER_PORTS); the ports
     and database are kept in DIR/cluster.json, so later commands need only --dir.
