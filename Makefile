@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DJANGO_SETTINGS_MODULE := signposting.settings
 
-.PHONY: run test setup assets lint checks pytest serve demo clean
+.PHONY: run test setup assets lint checks pytest serve demo clean cluster cluster-stop cluster-status
 
 ## run: set up, migrate, seed the demo once, serve on http://127.0.0.1:$(PORT) (8000) with gunicorn
 run: export SIGNPOSTING_DEMO ?= true
@@ -55,6 +55,17 @@ PYTEST_WORKERS ?= 2
 pytest:
 	mkdir -p var/staticfiles
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+## cluster: a PostgreSQL primary and synchronous standby under var/cluster/ (ports 5433, 5434);
+## prints the DATABASE_URL to use (bench/cluster.py; docs/operations/database-cluster.md)
+cluster: setup
+	$(BIN)/python bench/cluster.py start
+
+cluster-stop:
+	$(BIN)/python bench/cluster.py stop
+
+cluster-status:
+	$(BIN)/python bench/cluster.py status
 
 clean:
 	rm -rf $(VENV) node_modules build var/staticfiles

@@ -19,6 +19,7 @@ template is rendered after the commit.
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import wraps
 
 from django.db import transaction
@@ -36,11 +37,26 @@ class UnauditedLookupError(Exception):
 
 
 def audited_lookup(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    return _audited(view, transaction.atomic)
+
+
+def audited_lookup_in_steps(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """audited_lookup for a view that reads from another server than the one it records on
+    (an auditor's report on the read replica: audit.oversight.report_reads). No transaction
+    can hold both, so none is put around the view: it commits its audit event itself, in
+    `transaction.atomic(durable=True)`, before it reads. Refused as audited_lookup refuses
+    (an audit write that fails, a 2xx answer with no event) and rendered after, as there."""
+    return _audited(view, nullcontext)
+
+
+def _audited(
+    view: Callable[..., HttpResponse], around: Callable[[], AbstractContextManager]
+) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         before = getattr(request, "audit_events_recorded", 0)
         try:
-            with transaction.atomic():
+            with around():
                 response = view(request, *args, **kwargs)
                 recorded = getattr(request, "audit_events_recorded", 0) > before
                 if response.status_code < 300 and not recorded:

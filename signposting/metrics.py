@@ -30,6 +30,7 @@ from audit.checkpoints import checkpoint_latest, checkpoint_read
 from audit.models import Action
 from audit.selectors import trail_figures
 from signposting.client_ip import client_ip
+from signposting.db_router import replica_configured, replica_status, synchronous_standbys
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +94,18 @@ class ServiceCollector(Collector):
             families = list(_service_families(now=timezone.now()))
         except Exception:
             logger.exception("Metrics: the service's figures could not be read")
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
+            families = None
+        up.add_metric([], 0 if families is None else 1)
         yield up
-        yield from families
+        yield from families or ()
+        # Asked of other servers, or of the primary with other privileges: a failure here
+        # leaves the figures above as they are.
+        try:
+            replication = list(_replication_families())
+        except Exception:
+            logger.exception("Metrics: the replication figures could not be read")
+            replication = []
+        yield from replication
 
 
 def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
@@ -189,6 +196,44 @@ def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     yield locked
 
     yield from _outbox_families(now=now)
+
+
+def _replication_families() -> Iterator[GaugeMetricFamily]:
+    """The read replica (DATABASE_REPLICA_URL), when there is one: whether it answers and how
+    far behind the primary it is. And, on PostgreSQL, the synchronous standbys the primary
+    has now: none after a failover, until one is attached again
+    (docs/operations/database-cluster.md)."""
+    if replica_configured():
+        status = replica_status()
+        up = GaugeMetricFamily(
+            "signposting_replica_up", "1 if the read replica answered at this scrape, else 0"
+        )
+        up.add_metric([], 1 if status.up else 0)
+        yield up
+        if status.up:
+            standby = GaugeMetricFamily(
+                "signposting_replica_is_standby",
+                "1 if the read replica is a standby in recovery; 0 if it is a primary "
+                "(promoted, or the URL names the primary)",
+            )
+            standby.add_metric([], 1 if status.in_recovery else 0)
+            yield standby
+        if status.lag_seconds is not None:
+            lag = GaugeMetricFamily(
+                "signposting_replica_lag_seconds",
+                "Seconds the read replica is behind the primary (0 when it has replayed all "
+                "it received)",
+            )
+            lag.add_metric([], status.lag_seconds)
+            yield lag
+    standbys = synchronous_standbys()
+    if standbys is not None:
+        family = GaugeMetricFamily(
+            "signposting_database_synchronous_standbys",
+            "Synchronous standbys streaming from the primary now (a commit waits for one)",
+        )
+        family.add_metric([], standbys)
+        yield family
 
 
 def _outbox_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:

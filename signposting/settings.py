@@ -13,6 +13,8 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from signposting.database_url import databases
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -120,27 +122,27 @@ TEMPLATES = [
 
 # Database: PostgreSQL via psycopg 3 in production and CI; an SQLite file
 # under var/ when DATABASE_URL is unset, so the service runs with no server.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'signposting.sqlite3'}")
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        # Writers queue for the lock instead of failing with "database is
-        # locked": every lookup writes an audit row.
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-        ),
-    }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Server-side binding lets psycopg prepare statements a connection repeats
-    # (the audit append, the search blocks): parsed and planned once.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"server_side_binding": True, "prepare_threshold": 2}
-    )
+# DATABASE_URL may name several hosts (libpq's multi-host form, with
+# ?target_session_attrs=read-write): new connections then find the primary after a
+# failover, and persistent ones (CONN_MAX_AGE) are health-checked before each request's
+# first query, so one broken by the failover is dropped and opened again
+# (signposting/database_url.py, docs/operations/database-cluster.md).
+# DATABASE_REPLICA_URL (unset: off) is a streaming standby: the auditors' reports and
+# exports and the read-only batch jobs read from it through signposting.db_router; lookups
+# and every write stay on the primary (docs/decisions/0009).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASES = databases(
+    url=env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'signposting.sqlite3'}"),
+    replica_url=DATABASE_REPLICA_URL,
+    conn_max_age=env.int("CONN_MAX_AGE", default=60),
+)
+DATABASE_ROUTERS = ["signposting.db_router.ReplicaRouter"]
+# Whether replica_reads() scopes read from the `replica` alias (tests switch it on with an
+# alias of their own: tests/replica.py).
+REPLICA_READS = "replica" in DATABASES
+# A replica further behind the primary than this is not read from (the primary is, and a
+# warning logged): an auditor's report must not leave out the last minutes of lookups.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A cache shared by every gunicorn worker: Django's database cache by default

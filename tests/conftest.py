@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite. Factories live in tests/factories.py."""
 
+import socket
+
 import pytest
 from django.core.cache import cache
 
@@ -54,3 +56,67 @@ def _second_factor_with_force_login(monkeypatch):
 
 # A real OpenID Connect provider in a process of its own, for the single sign-on tests.
 from tests.oidc_provider.fixture import identity_provider  # noqa: E402, F401
+
+# --- A read replica, for the tests of read routing (signposting.db_router) -------------------
+# The suite runs without one: with a replica, every report would read elsewhere than the test's
+# own transaction. These fixtures switch it on for one test.
+
+
+@pytest.fixture
+def replica(db, settings):
+    """A replica that is the test database itself: a connection object of its own under the
+    alias `replica` (so that what it runs can be told from the primary's), sharing the test's
+    database session, so that it sees the rows the test wrote as a standby sees committed
+    ones. Yields its wrapper."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from signposting.db_router import REPLICA, replica_forget
+
+    primary = connections[DEFAULT_DB_ALIAS]
+    primary.ensure_connection()
+    wrapper = type(primary)(dict(primary.settings_dict), alias=REPLICA)
+    wrapper.connection = primary.connection
+    # Closing it (after a failure) lets go of the shared session, never closes it.
+    wrapper._close = lambda: None
+    yield from _replica_switched_on(settings, wrapper, replica_forget)
+    wrapper.connection = None
+
+
+@pytest.fixture
+def unreachable_replica(db, settings):
+    """A replica that cannot be reached: a closed port on PostgreSQL, a file in a directory
+    that does not exist on SQLite. Yields its wrapper."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from signposting.db_router import REPLICA, replica_forget
+
+    primary = connections[DEFAULT_DB_ALIAS]
+    config = dict(primary.settings_dict)
+    if primary.vendor == "postgresql":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        config.update(HOST="127.0.0.1", PORT=str(closed_port))
+        config["OPTIONS"] = {**config["OPTIONS"], "connect_timeout": 2}
+    else:
+        config["NAME"] = "/nonexistent-directory/replica.sqlite3"
+    wrapper = type(primary)(config, alias=REPLICA)
+    yield from _replica_switched_on(settings, wrapper, replica_forget)
+    wrapper.close()
+
+
+def _replica_switched_on(settings, wrapper, replica_forget):
+    from django.db import connections
+
+    from signposting.db_router import REPLICA
+
+    # Installed as a connection, not in DATABASES: pytest-django lets a test use connections
+    # it did not declare only when they are not in the settings.
+    connections[REPLICA] = wrapper
+    settings.REPLICA_READS = True
+    replica_forget()
+    try:
+        yield wrapper
+    finally:
+        replica_forget()
+        del connections[REPLICA]

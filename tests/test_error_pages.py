@@ -3,7 +3,7 @@ item 17): 400, 403, 404, 405 (a wrong method, such as GET on sign-out), 429, 500
 (the database cannot be reached)."""
 
 import pytest
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
@@ -22,6 +22,10 @@ def _database_down(request):
     raise OperationalError("could not connect to server")
 
 
+def _connection_lost(request):
+    raise InterfaceError("connection already closed")
+
+
 def _fine(request):
     return HttpResponse("fine")
 
@@ -30,6 +34,7 @@ handler500 = "signposting.views.server_error"
 urlpatterns = [
     path("boom/", _fails),
     path("db-down/", _database_down),
+    path("connection-lost/", _connection_lost),
     path("fine/", _fine),
 ]
 
@@ -102,3 +107,15 @@ def test_too_many_searches_quotes_the_reference(client, settings):
         {"family_name": "Okafor", "dob_day": "1", "dob_month": "2", "dob_year": "2015"},
     )
     assert_govuk_page_with_reference(response, 429, "You have made too many searches")
+
+
+def test_a_connection_lost_in_a_failover_is_a_503_not_a_traceback(settings):
+    # What a request meets on a persistent connection whose server died under it; the next
+    # request's health check opens a new one (tests/test_cluster.py).
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    response = client.get("/connection-lost/")
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "Sorry, the service is unavailable" in html and "Traceback" not in html
+    assert "connection already closed" not in html

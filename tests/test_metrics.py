@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.db import connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -15,6 +16,7 @@ from audit.models import Action, Flag, Rule
 from audit.services import record
 from audit.verify import Checkpoint
 from children.services import children_purge_expired, involvement_close
+from signposting import db_router
 from tests.factories import make_area, make_child, make_user
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +192,44 @@ def test_the_outbox_is_counted_by_state_with_its_oldest_wait_and_failed_tries(cl
 
 
 # --- Who may scrape ------------------------------------------------------------------------
+
+
+# --- Replication (issue 18) ----------------------------------------------------------------
+
+
+def test_without_a_replica_no_replica_figures_are_given(client):
+    names = {name for name, _ in scrape(client)}
+    assert not {name for name in names if name.startswith("signposting_replica_")}
+
+
+def test_a_replica_that_answers_is_up_with_its_lag(client, replica, monkeypatch):
+    samples = scrape(client)
+    assert value(samples, "signposting_replica_up") == 1
+    # The test database is a primary, not in recovery: no lag to give.
+    assert value(samples, "signposting_replica_is_standby") == 0
+    assert ("signposting_replica_lag_seconds", ()) not in samples
+
+    behind = db_router.ReplicaStatus(up=True, in_recovery=True, lag_seconds=2.5)
+    monkeypatch.setattr("signposting.metrics.replica_status", lambda: behind)
+    samples = scrape(client)
+    assert value(samples, "signposting_replica_is_standby") == 1
+    assert value(samples, "signposting_replica_lag_seconds") == 2.5
+
+
+def test_a_replica_that_cannot_be_reached_is_down_and_the_rest_is_read(client, unreachable_replica):
+    samples = scrape(client)
+    assert value(samples, "signposting_replica_up") == 0
+    assert ("signposting_replica_lag_seconds", ()) not in samples
+    assert value(samples, "signposting_service_figures_up") == 1
+
+
+def test_the_primarys_synchronous_standbys_are_counted_on_postgresql(client):
+    samples = scrape(client)
+    if connection.vendor != "postgresql":
+        assert ("signposting_database_synchronous_standbys", ()) not in samples
+        return
+    # The test server streams to no standby; the suite connects as a superuser, who may see.
+    assert samples[("signposting_database_synchronous_standbys", ())] == 0
 
 
 def test_without_the_token_it_is_not_found(client):

@@ -1,4 +1,5 @@
-"""The auditor workspace. Every use of it is itself an audit event."""
+"""The auditor workspace. Every use of it is itself an audit event. The event list and its
+export may read from the replica (audit.oversight.report_reads)."""
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -10,11 +11,11 @@ from django.views.decorators.http import require_safe
 
 from accounts.capabilities import Capability
 from accounts.decorators import requires
-from audit.lookup import audited_lookup
 from audit.models import Action
 from audit.oversight.csvexport import EXPORT_HEADER, csv_response, event_export_rows
 from audit.oversight.forms import EventFilterForm
 from audit.oversight.pages import events_context, paging, paging_asked
+from audit.oversight.report_reads import audited_read, audited_report
 from audit.oversight.selectors import EventFilter, event_page, events_for_export, flag_areas
 from audit.services import record
 
@@ -23,7 +24,7 @@ PAGE_SIZE = 50
 
 @require_safe
 @requires(Capability.REVIEW_AUDIT)
-@audited_lookup
+@audited_report
 def events(request: HttpRequest) -> HttpResponse:
     """Events newest first, filtered, 50 a page by sequence (no counting of millions of rows)."""
     form = EventFilterForm(request.GET or None, areas=flag_areas())
@@ -37,12 +38,14 @@ def events(request: HttpRequest) -> HttpResponse:
         )
     else:
         criteria = form.to_filter() if form.is_bound else EventFilter()
-        page = event_page(criteria=criteria, **paging(request.GET), size=PAGE_SIZE)
-        record(
-            request=request,
-            action=Action.AUDIT_SEARCH,
-            criteria={**criteria.as_criteria(), **paging_asked(request.GET)},
-            result_count=len(page.events),
+        page = audited_read(
+            request,
+            read=lambda: event_page(criteria=criteria, **paging(request.GET), size=PAGE_SIZE),
+            event={
+                "action": Action.AUDIT_SEARCH,
+                "criteria": {**criteria.as_criteria(), **paging_asked(request.GET)},
+            },
+            counted=lambda page: {"result_count": len(page.events)},
         )
     context = events_context(form=form, page=page, query=request.GET)
     return TemplateResponse(request, "audit/events.html", context)
@@ -50,7 +53,7 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @requires(Capability.REVIEW_AUDIT)
-@audited_lookup
+@audited_report
 def export(request: HttpRequest) -> HttpResponse:
     """The filtered event list as CSV: the columns the screen shows, at most
     AUDIT_EXPORT_MAX_ROWS rows, newest first. The export is itself an audit event,
@@ -61,13 +64,15 @@ def export(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("audit:events") + "?" + request.GET.urlencode())
     criteria = form.to_filter() if form.is_bound else EventFilter()
     limit = settings.AUDIT_EXPORT_MAX_ROWS
-    events, capped = events_for_export(criteria=criteria, limit=limit)
-    record(
-        request=request,
-        action=Action.AUDIT_EXPORT,
-        criteria=criteria.as_criteria(),
-        result_count=len(events),
-        detail={"report": "events", "capped": capped},
+    events, capped = audited_read(
+        request,
+        read=lambda: events_for_export(criteria=criteria, limit=limit),
+        event={
+            "action": Action.AUDIT_EXPORT,
+            "criteria": criteria.as_criteria(),
+            "detail": {"report": "events"},
+        },
+        counted=lambda found: {"result_count": len(found[0]), "detail": {"capped": found[1]}},
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = csv_response(

@@ -1,6 +1,7 @@
 """Auditor reports: every event touching a child (on screen, printable, CSV) and one user's
 activity over a date range. Each look at a report is an audit event of its own, written in
-the same transaction as the read and before anything is rendered or sent."""
+the same transaction as the read and before anything is rendered or sent; with a read
+replica, committed on the primary before the read (audit.oversight.report_reads)."""
 
 from typing import Any
 
@@ -27,6 +28,7 @@ from audit.oversight.pages import (
     sequence_param,
     user_activity_context,
 )
+from audit.oversight.report_reads import audited_read, audited_report
 from audit.oversight.reports import AccessRow
 from audit.services import record
 from children.forms import SearchForm
@@ -103,7 +105,7 @@ def _find_child(request: HttpRequest, form: SearchForm) -> HttpResponse:
 
 @require_safe
 @requires(Capability.REVIEW_AUDIT)
-@audited_lookup
+@audited_report
 def child_access(request: HttpRequest, public_id: str) -> HttpResponse:
     """Who touched this child's record, and why: from the audit trail only, never the record."""
     if not is_valid_public_id(public_id):
@@ -122,14 +124,18 @@ def _child_access_screen(request: HttpRequest, public_id: str) -> HttpResponse:
         sequence_param(request.GET.get("before")),
         sequence_param(request.GET.get("after")),
     )
-    page = reports.child_access_page(public_id=public_id, before=before, after=after)
-    status = reports.record_status(public_id=public_id)
-    record(
-        request=request,
-        action=Action.ACCESS_REPORT,
-        children=[public_id],
-        criteria={"child": public_id, **_paging(request)},
-        result_count=len(page.events),
+    page, status = audited_read(
+        request,
+        read=lambda: (
+            reports.child_access_page(public_id=public_id, before=before, after=after),
+            reports.record_status(public_id=public_id),
+        ),
+        event={
+            "action": Action.ACCESS_REPORT,
+            "children": [public_id],
+            "criteria": {"child": public_id, **_paging(request)},
+        },
+        counted=lambda found: {"result_count": len(found[0].events)},
     )
     return TemplateResponse(
         request,
@@ -150,15 +156,19 @@ def _child_access_screen(request: HttpRequest, public_id: str) -> HttpResponse:
 def _child_access_print(request: HttpRequest, public_id: str) -> HttpResponse:
     limit = settings.AUDIT_EXPORT_MAX_ROWS
     names = settings.ACCESS_REPORT_NAMES_PRACTITIONERS
-    export = reports.child_access_rows_for_export(public_id=public_id, limit=limit)
-    status = reports.record_status(public_id=public_id)
-    record(
-        request=request,
-        action=Action.ACCESS_REPORT,
-        children=[public_id],
-        criteria={"child": public_id},
-        result_count=len(export.rows),
-        detail={"format": "print"},
+    export, status = audited_read(
+        request,
+        read=lambda: (
+            reports.child_access_rows_for_export(public_id=public_id, limit=limit),
+            reports.record_status(public_id=public_id),
+        ),
+        event={
+            "action": Action.ACCESS_REPORT,
+            "children": [public_id],
+            "criteria": {"child": public_id},
+            "detail": {"format": "print"},
+        },
+        counted=lambda found: {"result_count": len(found[0].rows)},
     )
     return TemplateResponse(
         request,
@@ -182,17 +192,22 @@ CSV_REST = ("Role", "Organisation", "Reason", "Reason details", "Outcome")
 
 
 def _child_access_csv(request: HttpRequest, public_id: str) -> HttpResponse:
-    export = reports.child_access_rows_for_export(
-        public_id=public_id, limit=settings.AUDIT_EXPORT_MAX_ROWS
-    )
     # Recorded before a single row is written out; if this fails, nothing is sent.
-    record(
-        request=request,
-        action=Action.AUDIT_EXPORT,
-        children=[public_id],
-        criteria={"child": public_id},
-        result_count=len(export.rows),
-        detail={"report": "child_access", "rows": len(export.rows)},
+    export = audited_read(
+        request,
+        read=lambda: reports.child_access_rows_for_export(
+            public_id=public_id, limit=settings.AUDIT_EXPORT_MAX_ROWS
+        ),
+        event={
+            "action": Action.AUDIT_EXPORT,
+            "children": [public_id],
+            "criteria": {"child": public_id},
+            "detail": {"report": "child_access"},
+        },
+        counted=lambda export: {
+            "result_count": len(export.rows),
+            "detail": {"rows": len(export.rows)},
+        },
     )
     names = settings.ACCESS_REPORT_NAMES_PRACTITIONERS
     # csv_response guards every cell against running as a spreadsheet formula.
@@ -220,7 +235,7 @@ def _csv_values(row: AccessRow, *, names: bool) -> list[Any]:
 
 @require_safe
 @requires(Capability.REVIEW_AUDIT)
-@audited_lookup
+@audited_report
 def user_activity(request: HttpRequest, user_id: int) -> HttpResponse:
     """A user's lookups per day over a date range, and everything they did in it."""
     subject = reports.report_subject(user_id=user_id) if user_id <= MAX_ID else None
@@ -236,14 +251,19 @@ def user_activity(request: HttpRequest, user_id: int) -> HttpResponse:
         )
         context = {"subject": subject, "form": form}
         return TemplateResponse(request, "audit/user_activity.html", context)
-    report = reports.user_activity_report(
-        user_id=user_id, date_range=form.date_range(), size=USER_EVENTS_PAGE, **paging(request.GET)
-    )
-    record(
-        request=request,
-        action=Action.ACTIVITY_REPORT,
-        criteria={"user": user_id, **form.range_criteria(), **_paging(request)},
-        result_count=len(report.page.events),
+    report = audited_read(
+        request,
+        read=lambda: reports.user_activity_report(
+            user_id=user_id,
+            date_range=form.date_range(),
+            size=USER_EVENTS_PAGE,
+            **paging(request.GET),
+        ),
+        event={
+            "action": Action.ACTIVITY_REPORT,
+            "criteria": {"user": user_id, **form.range_criteria(), **_paging(request)},
+        },
+        counted=lambda report: {"result_count": len(report.page.events)},
     )
     context = user_activity_context(subject=subject, form=form, report=report)
     return TemplateResponse(request, "audit/user_activity.html", context)

@@ -75,8 +75,11 @@ Progress = Callable[[str], None]
 
 def register_name_records(*, chunk: int = 50_000) -> Iterable[NameRecord]:
     """Every name of every child on the register, with the child's details and the
-    organisations that know the child (two queries, read in chunks)."""
-    from django.db import connection
+    organisations that know the child (two queries, read in chunks; from the replica inside
+    a replica_reads() scope: signposting.db_router)."""
+    from signposting.db_router import read_connection
+
+    connection = read_connection()
 
     known_to: dict[int, list[int]] = {}
     with connection.cursor() as cursor:

@@ -549,8 +549,11 @@ def check(model: dict) -> None:
 
 
 def register_records(*, limit: int | None = None) -> list[Record]:
-    """The register's children as records: current name, date of birth, current postcode."""
-    from django.db import connection
+    """The register's children as records: current name, date of birth, current postcode
+    (from the replica inside a replica_reads() scope: signposting.db_router)."""
+    from signposting.db_router import read_connection
+
+    connection = read_connection()
 
     sql = (
         "SELECT c.id, n.given_names, n.family_name, c.date_of_birth, c.sex,"

@@ -9,6 +9,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from audit.models import Action
@@ -71,6 +73,18 @@ def test_records_of_one_child_are_paired_and_others_are_not(twice, camden):
     assert "1 pairs: 1 new" in output
     # The output names no child.
     assert "Amelia" not in output and "Okafor" not in output and twice[0].public_id not in output
+
+
+def test_with_a_replica_the_register_is_read_there_and_the_queue_written_here(twice, replica):
+    primary = connections["default"]
+    with CaptureQueriesContext(replica) as on_replica, CaptureQueriesContext(primary) as here:
+        find()
+    assert pairs() == {frozenset(c.pk for c in twice)}
+    read = " ".join(query["sql"] for query in on_replica.captured_queries)
+    assert "children_name" in read and "children_involvement" in read
+    assert "INSERT" not in read and "probableduplicate" not in read
+    assert any("INSERT" in query["sql"] for query in here.captured_queries)
+    assert last_event().action == Action.DUPLICATES_FOUND
 
 
 def test_a_date_with_swapped_day_and_month_and_names_swapped_still_pair(camden):

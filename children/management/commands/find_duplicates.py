@@ -1,5 +1,6 @@
 """Finds the probable duplicates across the whole register and puts them into the data
-managers' duplicates queue of the areas concerned.
+managers' duplicates queue of the areas concerned. The register is read from the read
+replica when there is one (DATABASE_REPLICA_URL; signposting.db_router).
 
 The match model the search uses (children.matching), run by Splink on DuckDB in this process
 over every name of every child (children.matching.register): pairs whose probability reaches
@@ -22,6 +23,7 @@ from audit.services import record
 from children.duplicates import probable_pairs_store
 from children.matching import register
 from children.matching.model import current_model
+from signposting.db_router import read_on_replica
 
 # pg_try_advisory_lock key: one run at a time.
 FIND_DUPLICATES_LOCK = 0x5349_4744_5550  # "SIGDUP"
@@ -46,11 +48,15 @@ class Command(BaseCommand):
     def _run(self, *, started: float, dry_run: bool, threads: int | None) -> None:
         model = current_model()
         self._progress(f"Match model {model.version}; reading the register")
-        pairs = register.find_pairs(
-            register.register_name_records(),
-            model=model,
-            progress=self._progress,
-            threads=threads,
+        # The register's read (a minute of it at a million children) may go to the read
+        # replica; the queue's reads and writes below are on the primary.
+        pairs = read_on_replica(
+            lambda: register.find_pairs(
+                register.register_name_records(),
+                model=model,
+                progress=self._progress,
+                threads=threads,
+            )
         )
         self._progress(f"{len(pairs):,} probable duplicate pairs")
         if dry_run:

@@ -23,6 +23,7 @@ from django.db import transaction
 from audit.models import Action
 from audit.services import record
 from children.matching import training
+from signposting.db_router import read_on_replica
 
 
 class Command(BaseCommand):
@@ -51,7 +52,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
-        records = training.register_records(limit=options["limit"])
+        # From the read replica when there is one (signposting.db_router).
+        records = read_on_replica(lambda: training.register_records(limit=options["limit"]))
         self.stdout.write(f"{len(records):,} children read from the register")
         try:
             model = training.train(
