@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent, AuditEventChild, Flag
+from audit.models import Action, AuditEvent, AuditEventChild, AuditSeal, Flag
 
 
 def start_of(day: date) -> datetime:
@@ -121,6 +121,7 @@ class FlagCount:
 @dataclass(frozen=True)
 class TrailFigures:
     events: list[EventCount]
+    # The chain's head: the newest seal's position, and when its event occurred.
     head_sequence: int | None
     head_occurred_at: datetime | None
     purged_last_hour: int
@@ -146,7 +147,11 @@ def trail_figures(*, now: datetime) -> TrailFigures:
         )
         .order_by("action", "outcome")
     ]
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "occurred_at").first()
+    head = (
+        AuditSeal.objects.order_by("-position")
+        .values_list("position", "event__occurred_at")
+        .first()
+    )
     purged = AuditEventChild.objects.filter(
         occurred_at__gte=day_ago, event__action=Action.RECORD_PURGE
     ).aggregate(last_hour=Count("pk", filter=in_hour), last_day=Count("pk"))

@@ -176,10 +176,11 @@ def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     yield from (flags, raised)
 
     head_sequence = GaugeMetricFamily(
-        "signposting_audit_head_sequence", "The sequence number of the audit chain's newest event"
+        "signposting_audit_head_sequence", "The chain position of the audit chain's newest seal"
     )
     head_age = GaugeMetricFamily(
-        "signposting_audit_head_age_seconds", "Seconds since the audit chain's newest event"
+        "signposting_audit_head_age_seconds",
+        "Seconds since the event of the audit chain's newest seal occurred",
     )
     if figures.head_sequence is not None and figures.head_occurred_at is not None:
         head_sequence.add_metric([], figures.head_sequence)
@@ -270,7 +271,7 @@ def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     )
     sequence = GaugeMetricFamily(
         "signposting_audit_checkpoint_sequence",
-        "The audit chain's sequence number in the newest checkpoint",
+        'The audit chain\'s position (its "sequence") in the newest checkpoint',
     )
     path = checkpoint_latest(directory=settings.AUDIT_CHECKPOINT_DIR)
     if path is not None:
@@ -281,7 +282,7 @@ def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
         except ValueError:
             taken_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
         age.add_metric([], (now - taken_at).total_seconds())
-        sequence.add_metric([], checkpoint_read(path=path).sequence)
+        sequence.add_metric([], checkpoint_read(path=path).position)
     yield from (age, sequence)
 
 
