@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from accounts.outbox import outbox_figures
 from audit.checkpoints import checkpoint_latest, checkpoint_read
 from audit.models import Action
-from audit.selectors import trail_figures
+from audit.selectors import trail_figures, unsealed_figures
 from signposting.client_ip import client_ip
 from signposting.db_router import replica_configured, replica_status, synchronous_standbys
 
@@ -187,6 +187,7 @@ def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
         head_age.add_metric([], (now - figures.head_occurred_at).total_seconds())
     yield from (head_sequence, head_age)
 
+    yield from _unsealed_families(now=now)
     yield from _checkpoint_families(now=now)
 
     locked = GaugeMetricFamily(
@@ -260,6 +261,23 @@ def _outbox_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     failed_tries.add_metric(["1h"], figures.failed_tries_last_hour)
     failed_tries.add_metric(["24h"], figures.failed_tries_last_day)
     yield from (messages, oldest, failed_tries)
+
+
+def _unsealed_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
+    """Events committed and waiting for the audit sealer (`seal_audit --follow`): an alarm
+    once the oldest has waited past AUDIT_SEAL_DELAY_SECONDS (docs/operations/monitoring.md)."""
+    figures = unsealed_figures()
+    count = GaugeMetricFamily(
+        "signposting_audit_unsealed_events",
+        "Audit events committed and not yet sealed into the chain (counted up to 100,000)",
+    )
+    count.add_metric([], figures.count)
+    oldest = GaugeMetricFamily(
+        "signposting_audit_unsealed_oldest_seconds",
+        "Seconds since the oldest audit event waiting for its seal occurred (0 when none waits)",
+    )
+    oldest.add_metric([], figures.oldest_seconds(now=now))
+    yield from (count, oldest)
 
 
 def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:

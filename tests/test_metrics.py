@@ -3,6 +3,7 @@ with the service's own figures read from the database at each scrape."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
@@ -277,3 +278,24 @@ def test_behind_a_proxy_the_client_address_counts_not_the_proxys(client, setting
 def test_a_signed_in_user_without_the_token_gets_not_found(client):
     client.force_login(make_user(role=Role.AUDITOR, organisation=make_area()))
     assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite seals each audit event as it is recorded: nothing waits for a sealer",
+)
+def test_events_waiting_for_their_seal_are_counted_with_the_oldest_ones_age(client):
+    seal()
+    samples = scrape(client)
+    assert value(samples, "signposting_audit_unsealed_events") == 0
+    assert value(samples, "signposting_audit_unsealed_oldest_seconds") == 0
+    with mock.patch.object(timezone, "now", return_value=timezone.now() - timedelta(minutes=2)):
+        record(request=None, action="search")
+    record(request=None, action="search")
+    samples = scrape(client)
+    assert value(samples, "signposting_audit_unsealed_events") == 2
+    assert 119 < value(samples, "signposting_audit_unsealed_oldest_seconds") < 200
+    seal()
+    samples = scrape(client)
+    assert value(samples, "signposting_audit_unsealed_events") == 0
+    assert value(samples, "signposting_audit_unsealed_oldest_seconds") == 0
