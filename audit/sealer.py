@@ -6,7 +6,8 @@ once that transaction has committed. Each batch, in one transaction of its own:
 
 1. takes the chain's transaction-level advisory lock, so that two batches never run at once
    (whoever runs them: `seal_audit --follow`, `seal_audit` by hand, a test);
-2. reads the queue's committed rows with their events, lowest event number first;
+2. reads up to `limit` of the queue's committed rows with their events, in event-number
+   order;
 3. reads the chain's head, and links each event after it (audit.chain) on the values as
    read back from the database, as verify_audit reads them;
 4. inserts the seals and deletes those queue rows; commits.
@@ -58,18 +59,20 @@ def seal_head() -> Head | None:
 
 
 def seal_pending(*, limit: int = BATCH) -> int:
-    """Seals up to `limit` committed events waiting in the queue, lowest number first, in
-    one transaction; returns how many."""
+    """Seals up to `limit` committed events waiting in the queue (the longest waiting, by
+    id), in number order, in one transaction; returns how many."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # In a statement of its own: each later statement then reads what the batch
                 # before committed (READ COMMITTED takes a snapshot per statement).
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        # Driven from the queue (the `limit` lowest ids, by its primary key), then in number
+        # order: ordered by number over the join, the planner may walk the whole trail's
+        # index of numbers to find the few events at its end that wait.
+        waiting = UnsealedEvent.objects.order_by("event_id").values("event_id")[:limit]
         rows = list(
-            AuditEvent.objects.filter(unsealed__isnull=False)
-            .order_by("sequence")
-            .values_list(*_COLUMNS)[:limit]
+            AuditEvent.objects.filter(id__in=waiting).order_by("sequence").values_list(*_COLUMNS)
         )
         if not rows:
             return 0
