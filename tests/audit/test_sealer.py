@@ -11,6 +11,7 @@ import threading
 import time
 from itertools import pairwise
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
@@ -310,8 +311,12 @@ def test_an_event_committed_late_with_a_lower_number_is_sealed_at_the_next_posit
 def test_the_worker_seals_as_events_commit_and_stops_cleanly_on_sigterm():
     seal()
     head = seal_head_position()
-    settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    database = connection.settings_dict  # the test database
+    password = f":{quote(database['PASSWORD'], safe='')}" if database["PASSWORD"] else ""
+    url = (
+        f"postgres://{quote(database['USER'], safe='')}{password}@{database['HOST']}:"
+        f"{database['PORT']}/{database['NAME']}"
+    )
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "seal_audit", "--follow"],
         cwd=ROOT,
