@@ -89,22 +89,38 @@ def seal_pending(*, limit: int = BATCH) -> int:
                 number=event["sequence"],
                 content=chain.body(event),
             )
-            seals.append(
-                AuditSeal(
-                    position=position,
-                    event_id=event["id"],
-                    prev_hash=prev_hash,
-                    hash=hash_,
-                    sealed_at=sealed_at,
-                )
-            )
+            seals.append((position, event["id"], prev_hash, hash_, sealed_at))
             prev_hash = hash_
         # UNIQUE(position) and UNIQUE(event) refuse a batch that raced another despite the
         # lock (nothing commits; the next try starts again from the head).
-        AuditSeal.objects.bulk_create(seals)
-        UnsealedEvent.objects.filter(event_id__in=[seal.event_id for seal in seals]).delete()
+        _insert_and_dequeue(seals)
     logger.debug("Sealed %d event(s), up to position %d", len(seals), position)
     return len(seals)
+
+
+_INSERT_SEALS = (
+    "INSERT INTO audit_auditseal (position, event_id, prev_hash, hash, sealed_at)"
+    " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[],"
+    " %s::timestamptz[])"
+)
+_DEQUEUE = "DELETE FROM audit_unsealedevent WHERE event_id = ANY(%s)"
+
+
+def _insert_and_dequeue(seals: list[tuple]) -> None:
+    """Inserts the seals (position, event id, prev_hash, hash, sealed_at) and takes their
+    events off the queue. On PostgreSQL two statements of arrays: a thousand model objects
+    and a thousand parameters cost the sealer more than the database's work."""
+    if connection.vendor == "postgresql":
+        columns = [list(column) for column in zip(*seals, strict=True)]
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_SEALS, columns)
+            cursor.execute(_DEQUEUE, [columns[1]])
+        return
+    AuditSeal.objects.bulk_create(
+        AuditSeal(position=p, event_id=e, prev_hash=ph, hash=h, sealed_at=at)
+        for p, e, ph, h, at in seals
+    )
+    UnsealedEvent.objects.filter(event_id__in=[seal[1] for seal in seals]).delete()
 
 
 def seal_all(*, limit: int = BATCH) -> int:

@@ -17,7 +17,6 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 
-import audit.sealer
 from audit.models import UnsealedEvent  # noqa: TID251 (the sealer's own tables)
 from audit.sealer import SEALER_LOCK_KEY, seal_all, seal_follow, seal_pending
 from audit.services import record
@@ -140,21 +139,24 @@ def test_seal_audit_seals_what_waits_once():
 
 @postgres_only
 @committing
-def test_a_crash_between_batches_loses_nothing_and_the_next_run_carries_on(monkeypatch):
+def test_a_crash_between_batches_loses_nothing_and_the_next_run_carries_on():
     seal()
     head = seal_head_position()
     numbers = new_events(6)
     assert seal_pending(limit=2) == 2  # committed
 
-    def crashing_filter(*args, **kwargs):
-        raise DatabaseError("server closed the connection unexpectedly")
+    def connection_lost_at_the_dequeue(execute, sql, params, many, context):
+        if "DELETE FROM" in sql and "audit_unsealedevent" in sql:
+            raise DatabaseError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
 
     # The next batch dies after inserting its seals, before taking its events off the queue
     # and committing: none of it stays.
-    with monkeypatch.context() as patched:
-        patched.setattr(audit.sealer.UnsealedEvent.objects, "filter", crashing_filter)
-        with pytest.raises(DatabaseError):
-            seal_pending(limit=2)
+    with (
+        connection.execute_wrapper(connection_lost_at_the_dequeue),
+        pytest.raises(DatabaseError),
+    ):
+        seal_pending(limit=2)
     assert seal_head_position() == head + 2
     assert UnsealedEvent.objects.count() == 4
 
