@@ -11,7 +11,7 @@ of a trail written before sealing moved after commit (the number was then the po
 and every event on SQLite, which seals as it appends. Version 2 covers the number of any
 other event, so the number, which flags, notices and the auditors' pages cite, cannot be
 changed either. The format is chosen by the values themselves, so changing a number
-changes the bytes hashed, whichever way round (docs/decisions/0008).
+changes the bytes hashed, whichever way round (docs/decisions/0010).
 """
 
 import hashlib

@@ -8,7 +8,7 @@ AuditConfig.ready, so that the import arrow points from oversight down to the tr
 append and returns what to write, or None; `after` writes it once the event has its number
 (`sequence`). Both run in the lookup's transaction: if either fails, the lookup shows
 nothing. (The halves were drawn when the append held the chain lock until commit; since the
-chain is sealed after commit, docs/decisions/0008, it holds none.)
+chain is sealed after commit, docs/decisions/0010, it holds none.)
 """
 
 from collections.abc import Callable

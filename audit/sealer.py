@@ -20,7 +20,7 @@ is simply sealed in a later batch, at the next position.
 session-level advisory lock, so that one sealer works at a time across every app instance;
 the others wait as hot spares, trying for the lock every interval, and one takes over when
 the holder's session ends. On SQLite record() seals each event as it appends it, so the
-queue stays empty. docs/decisions/0008.
+queue stays empty. docs/decisions/0010.
 """
 
 import logging

@@ -1,4 +1,4 @@
-"""The chain is sealed after commit (docs/decisions/0008): an event no longer carries its
+"""The chain is sealed after commit (docs/decisions/0010): an event no longer carries its
 place in the chain; an AuditSeal gives it one once it has committed.
 
 - AuditSeal (append-only, like the events) and UnsealedEvent (the sealer's queue).

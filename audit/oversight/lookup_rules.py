@@ -6,7 +6,7 @@ the lookup's own transaction: if it cannot be written, the lookup shows nothing.
 In two halves: what the rules and the notices need is read before the event is appended
 (`before_append`), and only the inserts follow it (`after_append`), which need the event's
 number. (The append took the chain lock until commit when the halves were drawn; it takes
-none since the chain is sealed after commit, docs/decisions/0008, and the halves stay.)
+none since the chain is sealed after commit, docs/decisions/0010, and the halves stay.)
 """
 
 from dataclasses import dataclass
