@@ -28,6 +28,8 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, sys, urllib.request as u; r = u.Request('http://127.0.0.1:8000/healthz', headers={'Host': os.environ['ALLOWED_HOSTS'].split(',')[0]}); sys.exit(0 if u.urlopen(r, timeout=4).status == 200 else 1)"
+# On PostgreSQL run the audit sealer from this image beside the web containers (one or more;
+# one seals, the others wait): `python manage.py seal_audit --follow` (README.md).
 # No gunicorn access log: its lines name the path, which may hold a child's public id. The
 # app logs one JSON line a request instead (docs/operations/logging.md).
 CMD ["sh", "-c", "exec gunicorn signposting.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --forwarded-allow-ips=${FORWARDED_ALLOW_IPS:-127.0.0.1}"]

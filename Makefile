@@ -10,12 +10,17 @@ export DJANGO_SETTINGS_MODULE := signposting.settings
 .PHONY: run test setup assets lint checks pytest serve demo clean cluster cluster-stop cluster-status
 
 ## run: set up, migrate, seed the demo once, serve on http://127.0.0.1:$(PORT) (8000) with gunicorn
+## (on PostgreSQL with the audit sealer beside it; SQLite seals each event as it is recorded)
 run: export SIGNPOSTING_DEMO ?= true
 run: setup assets
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py seed_demo
+	case "$${DATABASE_URL:-}" in postgres*|pgsql*|postgis*|psql*) \
+		$(BIN)/python manage.py seal_audit --follow & sealer=$$!; \
+		trap 'kill $$sealer 2>/dev/null' EXIT INT TERM;; \
+	esac; \
 	$(BIN)/gunicorn signposting.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} \
 		--forwarded-allow-ips=""
 

@@ -1,5 +1,9 @@
 """Checkpoints of the audit chain's head, kept off the host: the JSON `audit_checkpoint`
-prints and `verify_audit --checkpoint` reads, and the directory of them `nightly` keeps."""
+prints and `verify_audit --checkpoint` reads, and the directory of them `nightly` keeps.
+
+The file's "sequence" is the head's chain position (AuditSeal.position). It keeps the name
+it had when each event was its own position, so checkpoints taken before the chain was
+sealed after commit still read, and still hold: those events' seals kept their positions."""
 
 import json
 import os
@@ -20,14 +24,14 @@ class CheckpointUnreadable(ValueError):
 
 def checkpoint_json(*, head: Checkpoint, taken_at: datetime) -> str:
     return json.dumps(
-        {"sequence": head.sequence, "hash": head.hash, "taken_at": taken_at.isoformat()}
+        {"sequence": head.position, "hash": head.hash, "taken_at": taken_at.isoformat()}
     )
 
 
 def checkpoint_read(*, path: Path) -> Checkpoint:
     try:
         data = json.loads(path.read_text())
-        return Checkpoint(sequence=int(data["sequence"]), hash=str(data["hash"]))
+        return Checkpoint(position=int(data["sequence"]), hash=str(data["hash"]))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CheckpointUnreadable(str(error)) from None
 

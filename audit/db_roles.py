@@ -1,6 +1,9 @@
-"""Production database roles: the owner runs migrations; the app role only adds audit rows."""
+"""Production database roles: the owner runs migrations; the app role only adds audit rows
+(and takes sealed events off the sealer's queue)."""
 
 from django.apps import apps
+
+from audit.models import SEAL_QUEUE_TABLE
 
 AUDIT_APP = "audit"
 
@@ -14,7 +17,9 @@ def grants_sql(*, app_role: str, owner_role: str) -> list[str]:
 
     The app role may read and write ordinary tables, but on the audit tables
     only SELECT and INSERT: no UPDATE, DELETE or TRUNCATE, whatever the
-    triggers say.
+    triggers say. The one exception is the sealer's queue, from which the sealer (which
+    runs as the app role) deletes the rows of the events it has sealed: DELETE there, and
+    still no UPDATE or TRUNCATE.
     """
     audit = ", ".join(audit_tables())
     return [
@@ -23,6 +28,7 @@ def grants_sql(*, app_role: str, owner_role: str) -> list[str]:
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app_role}",
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {audit} FROM {app_role}",
         f"GRANT SELECT, INSERT ON {audit} TO {app_role}",
+        f"GRANT DELETE ON {SEAL_QUEUE_TABLE} TO {app_role}",
         # Tables the owner creates in later migrations: ordinary privileges by
         # default; running this again after a migration re-applies the audit rule.
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner_role} IN SCHEMA public "

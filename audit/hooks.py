@@ -4,10 +4,11 @@ The trail core (audit.models, audit.chain, audit.services, audit.lookup, audit.v
 audit.selectors) imports no other app and nothing of audit.oversight: the misuse rules
 and notices that must run with each lookup register here instead, from
 AuditConfig.ready, so that the import arrow points from oversight down to the trail
-(docs/decisions/0006). A hook works in two halves, because on PostgreSQL the append holds
-the chain lock until the transaction commits: `before` reads what it needs before the
-append and returns what to write, or None; `after` writes it once the event has its
-sequence. Both run in the lookup's transaction: if either fails, the lookup shows nothing.
+(docs/decisions/0006). A hook works in two halves: `before` reads what it needs before the
+append and returns what to write, or None; `after` writes it once the event has its number
+(`sequence`). Both run in the lookup's transaction: if either fails, the lookup shows
+nothing. (The halves were drawn when the append held the chain lock until commit; since the
+chain is sealed after commit, docs/decisions/0010, it holds none.)
 """
 
 from collections.abc import Callable

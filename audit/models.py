@@ -1,9 +1,10 @@
-"""The audit trail: append-only, hash-chained events, and django-auditlog's change history.
+"""The audit trail: append-only events, the seals that chain them, and django-auditlog's
+change history.
 
-Write only through audit.services.record; read through audit.selectors.
-Rows never point at users or children through foreign keys: the actor and
-the children are stored as values at the time, so deleting a user or purging
-a child changes no audit row.
+Write only through audit.services.record (events) and audit.sealer (seals); read through
+audit.selectors. Rows never point at users or children through foreign keys: the actor and
+the children are stored as values at the time, so deleting a user or purging a child
+changes no audit row.
 """
 
 from auditlog.models import AbstractLogEntry
@@ -17,11 +18,15 @@ APPEND_ONLY_TABLES = frozenset(
     {
         "audit_auditevent",
         "audit_auditeventchild",
+        "audit_auditseal",
         "audit_flag",
         "audit_flagoutcome",
         "audit_notice",
     }
 )
+# The sealer's work queue (UnsealedEvent): not append-only, but it belongs to the trail, so
+# whatever empties other tables (flush) leaves it with the events it lists.
+SEAL_QUEUE_TABLE = "audit_unsealedevent"
 
 
 def organisation_code(organisation) -> str:
@@ -82,8 +87,16 @@ class Action(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    """One thing that happened, as it was at the time. Never changed, never deleted."""
+    """One thing that happened, as it was at the time. Never changed, never deleted.
 
+    Its place in the hash chain is its AuditSeal, given after it commits (audit.sealer).
+    """
+
+    # The event's number: unique and increasing in the order events were inserted, given at
+    # insert without a lock (on PostgreSQL from the database sequence audit_event_number).
+    # It may skip numbers (a lookup that rolled back) and events may commit out of number
+    # order; the gap-free order is the chain's (AuditSeal.position). Flags, notices and the
+    # auditors' pages cite events by it.
     sequence = models.BigIntegerField(unique=True, editable=False)
     occurred_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
@@ -104,12 +117,6 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
-    # Not indexed: hashes are random, and a btree over them turns every append into
-    # random page writes (appends fell from ~300/s to ~100/s at a million events).
-    # The chain cannot fork because appends are serialised and `sequence` is unique;
-    # verify_audit checks every link.
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, editable=False)
 
     class Meta:
         ordering = ["-sequence"]
@@ -158,6 +165,48 @@ class AuditEventChild(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_public_id} in event {self.event_id}"
+
+
+class AuditSeal(models.Model):
+    """An event's place in the hash chain, given by the sealer after the event committed
+    (audit.sealer; on SQLite by record() as it appends). Positions run 1, 2, 3... with no
+    gap, and each seal's hash covers the seal before it, its position, the event's number
+    and the event's content (audit.chain). Never changed, never deleted."""
+
+    position = models.BigIntegerField(primary_key=True, editable=False)
+    # One seal per event (the unique index), and nothing happens to it if the event goes:
+    # the event cannot go (append-only), and verify_audit would miss it if it did.
+    event = models.OneToOneField(
+        AuditEvent, on_delete=models.DO_NOTHING, related_name="seal", editable=False
+    )
+    # Not indexed: hashes are random, and a btree over them turns every seal into random
+    # page writes. The chain cannot fork: sealing is serialised and `position` unique;
+    # verify_audit checks every link.
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+    # When the sealer sealed it: how far sealing lags (not covered by the hash).
+    sealed_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-position"]
+
+    def __str__(self) -> str:
+        return f"seal {self.position} of event {self.event_id}"
+
+
+class UnsealedEvent(models.Model):
+    """The sealer's work queue on PostgreSQL: one row per committed event not yet sealed,
+    inserted with the event in its transaction (so the sealer sees it only once the event
+    has committed) and deleted in the transaction that seals it. Not append-only: the app
+    role may delete from it. A row deleted by anyone else leaves its event unsealed, which
+    verify_audit reports once the event is older than AUDIT_SEAL_DELAY_SECONDS."""
+
+    event = models.OneToOneField(
+        AuditEvent, on_delete=models.DO_NOTHING, primary_key=True, related_name="unsealed"
+    )
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} waiting for its seal"
 
 
 class ChangeRecord(AbstractLogEntry):

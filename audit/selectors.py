@@ -1,6 +1,6 @@
 """Reads of the trail itself that the lookups need: the user's latest search (a record
 opens only from it; "Back to results"), their lookups in the last hour (the rate limit), and
-the trail's figures for monitoring (signposting.metrics).
+the trail's figures for monitoring (signposting.metrics, the health check).
 The auditor's reads are audit.oversight.selectors."""
 
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent, AuditEventChild, Flag
+from audit.models import Action, AuditEvent, AuditEventChild, AuditSeal, Flag, UnsealedEvent
 
 
 def start_of(day: date) -> datetime:
@@ -121,6 +121,7 @@ class FlagCount:
 @dataclass(frozen=True)
 class TrailFigures:
     events: list[EventCount]
+    # The chain's head: the newest seal's position, and when its event occurred.
     head_sequence: int | None
     head_occurred_at: datetime | None
     purged_last_hour: int
@@ -146,7 +147,11 @@ def trail_figures(*, now: datetime) -> TrailFigures:
         )
         .order_by("action", "outcome")
     ]
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "occurred_at").first()
+    head = (
+        AuditSeal.objects.order_by("-position")
+        .values_list("position", "event__occurred_at")
+        .first()
+    )
     purged = AuditEventChild.objects.filter(
         occurred_at__gte=day_ago, event__action=Action.RECORD_PURGE
     ).aggregate(last_hour=Count("pk", filter=in_hour), last_day=Count("pk"))
@@ -170,4 +175,49 @@ def trail_figures(*, now: datetime) -> TrailFigures:
         purged_last_hour=purged["last_hour"],
         purged_last_day=purged["last_day"],
         flags=flags,
+    )
+
+
+@dataclass(frozen=True)
+class Unsealed:
+    """Committed events waiting for the sealer (its queue; always empty on SQLite)."""
+
+    count: int
+    oldest_occurred_at: datetime | None  # when the oldest of them occurred
+
+    def oldest_seconds(self, *, now: datetime) -> float:
+        if self.oldest_occurred_at is None:
+            return 0.0
+        return max(0.0, (now - self.oldest_occurred_at).total_seconds())
+
+
+# A stalled sealer leaves the queue growing by every lookup: past this, it is counted no
+# further, so that a scrape stays cheap however far behind sealing is.
+UNSEALED_COUNTED_UP_TO = 100_000
+
+
+def unsealed_figures() -> Unsealed:
+    """How many events wait to be sealed (up to UNSEALED_COUNTED_UP_TO), and when the oldest
+    occurred."""
+    oldest = _oldest_unsealed()
+    if oldest is None:
+        return Unsealed(count=0, oldest_occurred_at=None)
+    count = UnsealedEvent.objects.all()[:UNSEALED_COUNTED_UP_TO].count()
+    return Unsealed(count=count, oldest_occurred_at=oldest)
+
+
+def sealing_behind(*, now: datetime, delay_seconds: float) -> bool:
+    """Whether an event waiting for its seal occurred more than `delay_seconds` ago: cheap
+    enough for every health check."""
+    oldest = _oldest_unsealed()
+    return oldest is not None and (now - oldest).total_seconds() > delay_seconds
+
+
+def _oldest_unsealed() -> datetime | None:
+    # The queue's lowest event id is the earliest inserted of the events waiting (ids come
+    # from a sequence as events are inserted): one index read and one lookup of its event.
+    return (
+        UnsealedEvent.objects.order_by("event_id")
+        .values_list("event__occurred_at", flat=True)
+        .first()
     )

@@ -1,7 +1,9 @@
 """The one writer of the audit trail: audit.services.record.
 
-Every event is appended to a hash chain inside the caller's transaction, so it
-commits together with what it records, or not at all.
+Every event is inserted inside the caller's transaction, so it commits together with what
+it records, or not at all. On PostgreSQL it takes no lock: the sealer (audit.sealer) gives
+it its place in the hash chain once it has committed. On SQLite, whose write lock already
+serialises writers, record() seals it at once, in the same transaction.
 """
 
 import json
@@ -20,14 +22,12 @@ from audit.models import (
     Action,
     AuditEvent,
     AuditEventChild,
+    AuditSeal,
     organisation_code,
 )
 from signposting.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
-
-# pg_advisory_xact_lock key that serialises appends to the chain ("audit" in hex).
-CHAIN_LOCK_KEY = 0x6175646974
 
 MAX_TEXT = 2_000
 MAX_VALUE = 500
@@ -37,11 +37,11 @@ class AuditWriteError(Exception):
     """The audit trail could not be written: whatever it was to record must not happen."""
 
 
-# How long an append takes, the chain lock included (the lookup-time rules are not): in this
-# process only (each instance is scraped on its own; /metrics, signposting.metrics).
+# How long an append takes (the lookup-time rules are not included): in this process only
+# (each instance is scraped on its own; /metrics, signposting.metrics).
 APPEND_SECONDS = Histogram(
     "signposting_audit_append_seconds",
-    "Time to append one event to the audit trail, the chain lock included",
+    "Time to append one event to the audit trail (sealed after commit on PostgreSQL)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 
@@ -91,17 +91,16 @@ def record(
         "client_ip": (client_ip(request) or None) if request is not None else None,
         "request_id": _clean(getattr(request, "request_id", ""), 64),
     }
-    content = chain.body(fields)  # serialised before taking the lock
     try:
         with transaction.atomic(savepoint=False):
-            # The lookup-time rules (audit.hooks: oversight registers them), read before the
-            # append takes the chain lock; what they write commits with the lookup, or
-            # neither does.
+            # The lookup-time rules (audit.hooks: oversight registers them): they read before
+            # the append and write after it, once the event has its number; what they write
+            # commits with the lookup, or neither does.
             pending = (
                 hooks.before_append(event=AuditEvent(**fields), actor=user) if signed_in else []
             )
             with APPEND_SECONDS.time():
-                event = _append(fields, content)
+                event = _append(fields)
             hooks.after_append(pending=pending, event=event)
     except Exception as error:
         # Log the failure, never the event's content (it may name a child).
@@ -113,45 +112,56 @@ def record(
     return event
 
 
-def _append(fields: dict[str, Any], content: bytes) -> AuditEvent:
+def _append(fields: dict[str, Any]) -> AuditEvent:
     if connection.vendor == "postgresql":
-        return _append_postgresql(fields, content)
-    # SQLite: the write lock was taken at BEGIN IMMEDIATE, so writers are serialised.
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
-    sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-    event = AuditEvent(
-        sequence=sequence,
-        prev_hash=prev_hash,
-        hash=chain.link(prev_hash=prev_hash, sequence=sequence, content=content),
-        **fields,
-    )
+        return _append_postgresql(fields)
+    return _append_and_seal_sqlite(fields)
+
+
+def _append_and_seal_sqlite(fields: dict[str, Any]) -> AuditEvent:
+    """SQLite took its write lock at BEGIN IMMEDIATE, so writers are serialised already:
+    the event is numbered after the last one and sealed at once, in the same transaction
+    (a queue and a sealer would add work and no concurrency)."""
+    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    event = AuditEvent(sequence=(last or 0) + 1, **fields)
     event.save(force_insert=True)
     if fields["children"]:
         AuditEventChild.objects.bulk_create(
             AuditEventChild(event=event, child_public_id=public_id, occurred_at=event.occurred_at)
             for public_id in fields["children"]
         )
+    head = AuditSeal.objects.order_by("-position").values_list("position", "hash").first()
+    position, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    AuditSeal(
+        position=position,
+        event=event,
+        prev_hash=prev_hash,
+        hash=chain.link(
+            prev_hash=prev_hash,
+            position=position,
+            number=event.sequence,
+            content=chain.body(fields),
+        ),
+        sealed_at=timezone.now(),
+    ).save(force_insert=True)
     return event
 
 
 _JSON = {"children", "criteria", "detail"}
-# audit_append() (migration 0003) takes the chain lock, reads the head, hashes
-# as chain.link does and inserts the event and its child links: one round trip
-# while the lock is held, where three took three times as long.
+# audit_append() (migration 0013) numbers the event from the sequence audit_event_number and
+# inserts it, its child links and its row in the sealer's queue, in one round trip and
+# with no lock.
 _PG_APPEND = "SELECT * FROM audit_append({})".format(  # noqa: S608 (a constant)
-    ", ".join(["%s"] * (4 + len(chain.HASHED_FIELDS)))
+    ", ".join(["%s"] * (1 + len(chain.HASHED_FIELDS)))
 )
 
 
-def _append_postgresql(fields: dict[str, Any], content: bytes) -> AuditEvent:
+def _append_postgresql(fields: dict[str, Any]) -> AuditEvent:
     values = [json.dumps(fields[n]) if n in _JSON else fields[n] for n in chain.HASHED_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PG_APPEND,
-            [CHAIN_LOCK_KEY, GENESIS_HASH, content, *values, fields["children"]],
-        )
-        event_id, sequence, prev_hash, hash_ = cursor.fetchone()
-    event = AuditEvent(id=event_id, sequence=sequence, prev_hash=prev_hash, hash=hash_, **fields)
+        cursor.execute(_PG_APPEND, [*values, fields["children"]])
+        event_id, sequence = cursor.fetchone()
+    event = AuditEvent(id=event_id, sequence=sequence, **fields)
     event._state.adding = False
     event._state.db = connection.alias
     return event

@@ -1,99 +1,173 @@
-"""Recomputes the hash chain and finds the first place it breaks."""
+"""Recomputes the hash chain, finds the first place it breaks, and any event left unsealed."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from audit import chain
-from audit.models import GENESIS_HASH, AuditEvent, AuditEventChild
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
-COLUMNS = ("id", "sequence", "prev_hash", "hash", *chain.HASHED_FIELDS)
+from audit import chain
+from audit.models import GENESIS_HASH, AuditEvent, AuditSeal
+
+# A seal and its event, as the walk reads them (the event's columns by their own names).
+_SEALED = {
+    "position": "position",
+    "prev_hash": "prev_hash",
+    "hash": "hash",
+    "id": "event__id",
+    "sequence": "event__sequence",
+    **{name: f"event__{name}" for name in chain.HASHED_FIELDS},
+}
+# Each event's child links, in the order of its seal.
+_LINKS_SQL = (
+    "SELECT s.position, l.child_public_id FROM audit_auditeventchild l"
+    " JOIN audit_auditseal s ON s.event_id = l.event_id ORDER BY s.position"
+)
 CHUNK = 10_000
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    sequence: int
+    """The chain's head at a moment: the newest seal's position and hash. (A checkpoint
+    file names the position "sequence": the name it had when events were their own
+    positions; audit.checkpoints.)"""
+
+    position: int
     hash: str
 
 
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
-    events: int
+    events: int  # sealed events walked
     head: Checkpoint | None
-    broken_sequence: int | None = None
+    broken_position: int | None = None
+    broken_event: int | None = None  # the event's number, where known
     problem: str = ""
+    # Events younger than AUDIT_SEAL_DELAY_SECONDS not yet sealed: not a fault.
+    awaiting_seal: int = 0
 
     @property
     def broken_at(self) -> str:
-        return f"at sequence {self.broken_sequence}" if self.broken_sequence else "at the end"
+        if self.broken_position and self.broken_event:
+            return f"at position {self.broken_position} (event {self.broken_event})"
+        if self.broken_position:
+            return f"at position {self.broken_position}"
+        if self.broken_event:
+            return f"at event {self.broken_event}"
+        return "at the end"
 
 
 def chain_head() -> Checkpoint | None:
-    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    """The newest seal: the head of the chain."""
+    head = AuditSeal.objects.order_by("-position").values_list("position", "hash").first()
     return Checkpoint(*head) if head else None
 
 
-def verify_chain(*, checkpoint: Checkpoint | None = None) -> Verdict:
-    """Walks every event in sequence order and checks it against its predecessor.
+def verify_chain(*, checkpoint: Checkpoint | None = None, now: datetime | None = None) -> Verdict:
+    """Walks every seal in position order and checks it against the seal before it and
+    against its event, then checks that every event older than AUDIT_SEAL_DELAY_SECONDS
+    has a seal.
 
-    Detects an edited field (hash mismatch), a deleted row (a missing
-    sequence), reordered or forged rows (broken links), children removed from
-    the lookup table, and, with a checkpoint kept off the host, a truncated or
-    rewritten tail.
+    Detects an edited event (hash mismatch), an event renumbered (its number is hashed), a
+    deleted event or seal (a missing position), reordered or forged seals (broken links),
+    a seal moved to another event, children removed from the lookup table, an event left
+    unsealed (its queue row deleted, or no sealer running), and, with a checkpoint kept off
+    the host, a truncated or rewritten tail.
     """
-    expected_sequence, prev_hash = 1, GENESIS_HASH
+    now = now or timezone.now()
+    expected, prev_hash = 1, GENESIS_HASH
     count = 0
     checkpoint_seen = checkpoint is None
     links = _child_links()
     pending_link = next(links, None)
-    for row in _rows():
+    for row in _sealed():
         count += 1
-        sequence = row["sequence"]
-        if sequence != expected_sequence:
-            return _broken(count, expected_sequence, f"event {expected_sequence} is missing")
+        position, number = row["position"], row["sequence"]
+        if position != expected:
+            return _missing(count, expected)
         if row["prev_hash"] != prev_hash:
-            return _broken(count, sequence, "does not follow the event before it")
-        computed = chain.link(prev_hash=prev_hash, sequence=sequence, content=chain.body(row))
+            return _broken(count, position, number, "does not follow the seal before it")
+        computed = chain.link(
+            prev_hash=prev_hash, position=position, number=number, content=chain.body(row)
+        )
         if computed != row["hash"]:
-            return _broken(count, sequence, "content does not match its hash")
+            return _broken(count, position, number, "content does not match its hash")
         linked: list[str] = []
-        while pending_link is not None and pending_link[0] == row["id"]:
+        while pending_link is not None and pending_link[0] == position:
             linked.append(pending_link[1])
             pending_link = next(links, None)
         if sorted(linked) != sorted(row["children"]):
-            return _broken(count, sequence, "children lookup rows do not match the event")
-        if checkpoint is not None and sequence == checkpoint.sequence:
+            return _broken(count, position, number, "children lookup rows do not match the event")
+        if checkpoint is not None and position == checkpoint.position:
             if row["hash"] != checkpoint.hash:
-                return _broken(count, sequence, "differs from the checkpoint kept off the host")
+                return _broken(
+                    count, position, number, "differs from the checkpoint kept off the host"
+                )
             checkpoint_seen = True
-        expected_sequence, prev_hash = sequence + 1, row["hash"]
-    if pending_link is not None:
-        return _broken(count, None, "children lookup rows point at no event")
+        expected, prev_hash = position + 1, row["hash"]
+    head = chain_head()
+    if head is not None and head.position >= expected:
+        # A seal beyond the last one walked: its event is gone.
+        return _missing(count, expected)
     if not checkpoint_seen:
         return _broken(
             count,
-            expected_sequence,
-            f"chain ends before checkpoint sequence {checkpoint.sequence}: events were removed",
+            expected,
+            None,
+            f"chain ends before checkpoint position {checkpoint.position}: seals were removed",
         )
-    head = Checkpoint(expected_sequence - 1, prev_hash) if count else None
-    return Verdict(ok=True, events=count, head=head)
+    delay = settings.AUDIT_SEAL_DELAY_SECONDS
+    awaiting = 0
+    for number, occurred_at in _unsealed():
+        if occurred_at < now - timedelta(seconds=delay):
+            return _broken(count, None, number, f"has no seal {delay:g} s after it occurred")
+        awaiting += 1
+    head = Checkpoint(expected - 1, prev_hash) if count else None
+    return Verdict(ok=True, events=count, head=head, awaiting_seal=awaiting)
 
 
-def _broken(count: int, sequence: int | None, problem: str) -> Verdict:
-    return Verdict(ok=False, events=count, head=None, broken_sequence=sequence, problem=problem)
+def _broken(count: int, position: int | None, number: int | None, problem: str) -> Verdict:
+    return Verdict(
+        ok=False,
+        events=count,
+        head=None,
+        broken_position=position,
+        broken_event=number,
+        problem=problem,
+    )
 
 
-def _rows() -> Iterator[dict[str, Any]]:
-    queryset = AuditEvent.objects.order_by("sequence").values_list(*COLUMNS)
+def _missing(count: int, position: int) -> Verdict:
+    """The walk found no seal at `position`: either the seal is gone, or its event is."""
+    if AuditSeal.objects.filter(position=position).exists():
+        return _broken(count, position, None, "the event it seals is missing")
+    return _broken(count, position, None, f"seal {position} is missing")
+
+
+def _sealed() -> Iterator[dict[str, Any]]:
+    names = tuple(_SEALED)
+    queryset = AuditSeal.objects.order_by("position").values_list(*_SEALED.values())
     for values in queryset.iterator(chunk_size=CHUNK):
-        yield dict(zip(COLUMNS, values, strict=True))
+        yield dict(zip(names, values, strict=True))
 
 
 def _child_links() -> Iterator[tuple[int, str]]:
-    # Events are numbered under the chain lock, so id order is sequence order.
-    queryset = AuditEventChild.objects.order_by("event_id", "child_public_id").values_list(
-        "event_id", "child_public_id"
+    """(position, child public id) of every sealed event's child links, in position order."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(_LINKS_SQL)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
+def _unsealed() -> Iterator[tuple[int, datetime]]:
+    """(number, occurred_at) of every event without a seal, lowest number first."""
+    queryset = (
+        AuditEvent.objects.filter(seal__isnull=True)
+        .order_by("sequence")
+        .values_list("sequence", "occurred_at")
     )
     yield from queryset.iterator(chunk_size=CHUNK)

@@ -1,14 +1,16 @@
 """Audit chain verification speed: audit.verify.verify_chain() over a large trail.
 
-First tops the bench database's audit trail up to M events (default
-1,000,000) if it has fewer: a valid chain is computed in Python with
-audit.chain.body and audit.chain.link over the same `fields` that
-audit.services.record builds, continuing from the current head, and loaded
-with PostgreSQL COPY in batches (one transaction per batch, holding the chain's
-advisory lock, so an interrupted load leaves a valid chain). The rows are a
-mix of anonymous and signed-in searches, record views, sign-ins and denials,
-with zero to two AuditEventChild rows each. Then it times verify_chain() over
-every event and prints events, seconds and events/s.
+First tops the bench database's audit trail up to M sealed events (default
+1,000,000) if it has fewer: events, their child links and their seals, a valid
+chain computed in Python with audit.chain.body and audit.chain.link over the
+same `fields` that audit.services.record builds, continuing from the current
+head, loaded with PostgreSQL COPY in batches (one transaction per batch,
+holding the sealer's batch lock, so an interrupted load leaves a valid chain).
+Event numbers skip one now and then, as rolled-back lookups make them, so most
+seals link with the number (chain version 2). The rows are a mix of anonymous
+and signed-in searches, record views, sign-ins and denials, with zero to two
+AuditEventChild rows each. Then it times verify_chain() over every seal and
+prints events, seconds and events/s.
 
 PostgreSQL only. Run from the repository root:
 
@@ -44,11 +46,13 @@ from audit.chain import HASHED_FIELDS  # noqa: E402  (plain Python: no Django se
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/signposting_bench"
 TARGET_SECONDS_PER_MILLION = 60
 
-# The event's columns: its place in the chain, then exactly what the hash covers.
-EVENT_COLUMNS = ("id", "sequence", "prev_hash", "hash", *HASHED_FIELDS)
+# The event's columns: its number, then exactly what the hash covers.
+EVENT_COLUMNS = ("id", "sequence", *HASHED_FIELDS)
 JSON_COLUMNS = frozenset({"children", "criteria", "detail"})
 COPY_EVENTS = f"COPY audit_auditevent ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 COPY_CHILDREN = "COPY audit_auditeventchild (event_id, child_public_id, occurred_at) FROM STDIN"
+COPY_SEALS = "COPY audit_auditseal (position, event_id, prev_hash, hash, sealed_at) FROM STDIN"
+SKIP_EVERY = 50  # one number in this many is skipped (a lookup that rolled back)
 RESERVE_IDS = (
     "SELECT nextval(pg_get_serial_sequence('audit_auditevent', 'id')) FROM generate_series(1, %s)"
 )
@@ -128,18 +132,19 @@ def fake_fields(sequence: int, occurred_at: datetime) -> dict[str, Any]:
 
 
 def load(target: int, batch_size: int) -> None:
-    """Appends valid events until the trail has `target` events."""
+    """Appends valid sealed events until the chain has `target` seals."""
     from django.apps import apps
     from django.db import connection, transaction
 
     from audit import chain
     from audit.models import GENESIS_HASH
-    from audit.services import CHAIN_LOCK_KEY
+    from audit.sealer import CHAIN_LOCK_KEY
 
+    seal_model = apps.get_model("audit", "AuditSeal")
     event_model = apps.get_model("audit", "AuditEvent")
-    existing = event_model.objects.count()
+    existing = seal_model.objects.count()
     missing = target - existing
-    print(f"audit trail has {existing:,} events; target {target:,}")
+    print(f"audit chain has {existing:,} sealed events; target {target:,}")
     if missing <= 0:
         return
     began = time.perf_counter()
@@ -152,26 +157,32 @@ def load(target: int, batch_size: int) -> None:
                 cursor.execute(RESERVE_IDS, [size])
                 ids = sorted(row[0] for row in cursor.fetchall())
             head = (
-                event_model.objects.order_by("-sequence")
-                .values_list("sequence", "hash", "occurred_at")
+                seal_model.objects.order_by("-position")
+                .values_list("position", "hash", "event__occurred_at")
                 .first()
             )
-            sequence, prev_hash, last_at = head or (0, GENESIS_HASH, None)
+            position, prev_hash, last_at = head or (0, GENESIS_HASH, None)
+            number = (
+                event_model.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+                or 0
+            )
             now = datetime.now().astimezone()
             occurred_at = (
                 max(last_at + step, now - missing * step) if last_at else now - missing * step
             )
-            events, links = [], []
+            events, links, seals = [], [], []
             for event_id in ids:
-                sequence += 1
+                position += 1
+                number += 2 if position % SKIP_EVERY == 0 else 1
                 occurred_at += step
-                fields = fake_fields(sequence, occurred_at)
+                fields = fake_fields(position, occurred_at)
                 event_hash = chain.link(
-                    prev_hash=prev_hash, sequence=sequence, content=chain.body(fields)
+                    prev_hash=prev_hash,
+                    position=position,
+                    number=number,
+                    content=chain.body(fields),
                 )
-                row = {"id": event_id, "sequence": sequence, "prev_hash": prev_hash}
-                row["hash"] = event_hash
-                row.update(fields)
+                row = {"id": event_id, "sequence": number, **fields}
                 events.append(
                     tuple(
                         json.dumps(row[name]) if name in JSON_COLUMNS else row[name]
@@ -179,18 +190,24 @@ def load(target: int, batch_size: int) -> None:
                     )
                 )
                 links.extend((event_id, child, occurred_at) for child in fields["children"])
+                seals.append((position, event_id, prev_hash, event_hash, occurred_at))
                 prev_hash = event_hash
             with connection.connection.cursor() as raw:
-                with raw.copy(COPY_EVENTS) as copy:
-                    for values in events:
-                        copy.write_row(values)
-                with raw.copy(COPY_CHILDREN) as copy:
-                    for values in links:
-                        copy.write_row(values)
+                for sql, rows in (
+                    (COPY_EVENTS, events),
+                    (COPY_CHILDREN, links),
+                    (COPY_SEALS, seals),
+                ):
+                    with raw.copy(sql) as copy:
+                        for values in rows:
+                            copy.write_row(values)
+            with connection.cursor() as cursor:
+                # record() numbers from here on.
+                cursor.execute("SELECT setval('audit_event_number', %s)", [number])
         missing -= size
         done = target - missing - existing
         rate = done / (time.perf_counter() - began)
-        print(f"  loaded {done:,} events ({rate:,.0f}/s), head {sequence:,}", flush=True)
+        print(f"  loaded {done:,} events ({rate:,.0f}/s), head position {position:,}", flush=True)
 
 
 def time_verify(profile: bool) -> tuple[Any, float, float]:
@@ -234,13 +251,13 @@ def main() -> None:
     if not args.no_load:
         load(args.events, args.batch)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE audit_auditevent, audit_auditeventchild")
+            cursor.execute("ANALYZE audit_auditevent, audit_auditeventchild, audit_auditseal")
 
     results = []
     for _ in range(args.repeat):
         verdict, seconds, cpu = time_verify(args.profile)
         if not verdict.ok:
-            sys.exit(f"FAILED: chain broken at {verdict.broken_sequence}: {verdict.problem}")
+            sys.exit(f"FAILED: chain broken {verdict.broken_at}: {verdict.problem}")
         results.append((verdict.events, seconds, cpu))
         print(f"  verify_chain(): ok, {verdict.events:,} events in {seconds:.1f} s", flush=True)
 

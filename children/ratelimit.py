@@ -23,7 +23,7 @@ from audit.selectors import lookup_times_since, lookups_since
 
 WINDOW = timedelta(hours=1)
 # The first key of pg_advisory_xact_lock(int, int) for "one user's lookups"; the second is
-# the user's id. (The audit chain's lock uses the one-key form: the two never collide.)
+# the user's id. (The audit sealer's locks use the one-key form: the two never collide.)
 USER_LOOKUPS_LOCK = 0x6C6B7570  # "lkup"
 
 

@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from accounts.outbox import outbox_figures
 from audit.checkpoints import checkpoint_latest, checkpoint_read
 from audit.models import Action
-from audit.selectors import trail_figures
+from audit.selectors import trail_figures, unsealed_figures
 from signposting.client_ip import client_ip
 from signposting.db_router import replica_configured, replica_status, synchronous_standbys
 
@@ -176,16 +176,18 @@ def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     yield from (flags, raised)
 
     head_sequence = GaugeMetricFamily(
-        "signposting_audit_head_sequence", "The sequence number of the audit chain's newest event"
+        "signposting_audit_head_sequence", "The chain position of the audit chain's newest seal"
     )
     head_age = GaugeMetricFamily(
-        "signposting_audit_head_age_seconds", "Seconds since the audit chain's newest event"
+        "signposting_audit_head_age_seconds",
+        "Seconds since the event of the audit chain's newest seal occurred",
     )
     if figures.head_sequence is not None and figures.head_occurred_at is not None:
         head_sequence.add_metric([], figures.head_sequence)
         head_age.add_metric([], (now - figures.head_occurred_at).total_seconds())
     yield from (head_sequence, head_age)
 
+    yield from _unsealed_families(now=now)
     yield from _checkpoint_families(now=now)
 
     locked = GaugeMetricFamily(
@@ -261,6 +263,23 @@ def _outbox_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     yield from (messages, oldest, failed_tries)
 
 
+def _unsealed_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
+    """Events committed and waiting for the audit sealer (`seal_audit --follow`): an alarm
+    once the oldest has waited past AUDIT_SEAL_DELAY_SECONDS (docs/operations/monitoring.md)."""
+    figures = unsealed_figures()
+    count = GaugeMetricFamily(
+        "signposting_audit_unsealed_events",
+        "Audit events committed and not yet sealed into the chain (counted up to 100,000)",
+    )
+    count.add_metric([], figures.count)
+    oldest = GaugeMetricFamily(
+        "signposting_audit_unsealed_oldest_seconds",
+        "Seconds since the oldest audit event waiting for its seal occurred (0 when none waits)",
+    )
+    oldest.add_metric([], figures.oldest_seconds(now=now))
+    yield from (count, oldest)
+
+
 def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     """The newest checkpoint `manage.py nightly` wrote. It writes one only when the chain
     verified, so its age is the time since the chain last verified."""
@@ -270,7 +289,7 @@ def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     )
     sequence = GaugeMetricFamily(
         "signposting_audit_checkpoint_sequence",
-        "The audit chain's sequence number in the newest checkpoint",
+        'The audit chain\'s position (its "sequence") in the newest checkpoint',
     )
     path = checkpoint_latest(directory=settings.AUDIT_CHECKPOINT_DIR)
     if path is not None:
@@ -281,7 +300,7 @@ def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
         except ValueError:
             taken_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
         age.add_metric([], (now - taken_at).total_seconds())
-        sequence.add_metric([], checkpoint_read(path=path).sequence)
+        sequence.add_metric([], checkpoint_read(path=path).position)
     yield from (age, sequence)
 
 

@@ -40,8 +40,8 @@ from children.services import children_purge_expired
 
 logger = logging.getLogger(__name__)
 
-# pg_try_advisory_lock key of the nightly run ("nightly" in hex); the chain's appends use
-# another ("audit").
+# pg_try_advisory_lock key of the nightly run ("nightly" in hex); the audit sealer's are
+# others ("audit", "sealer": audit.sealer).
 LOCK_KEY = 0x6E696768746C79
 # The most messages one night sends itself; `send_outbox --follow` sends the rest.
 NIGHTLY_SEND_LIMIT = 5000
@@ -162,13 +162,13 @@ class _Night:
         verdict = verify_chain(checkpoint=checkpoint)
         self.verdict = verdict
         against = (
-            f"against {previous.name} (sequence {checkpoint.sequence})"
+            f"against {previous.name} (position {checkpoint.position})"
             if previous is not None and checkpoint is not None
             else "with no checkpoint before (a first run)"
         )
         if not verdict.ok:
             raise PartFailed(f"chain BROKEN {verdict.broken_at}: {verdict.problem}; {against}")
-        head = f"up to sequence {verdict.head.sequence}" if verdict.head else "(empty trail)"
+        head = f"up to position {verdict.head.position}" if verdict.head else "(empty trail)"
         return f"chain intact, {verdict.events} event(s) {head}, {against}"
 
     def checkpoint(self) -> str:
@@ -179,4 +179,4 @@ class _Night:
         path = checkpoint_write(
             directory=self.checkpoint_dir, head=self.verdict.head, taken_at=timezone.now()
         )
-        return f"sequence {self.verdict.head.sequence} written to {path}"
+        return f"position {self.verdict.head.position} written to {path}"

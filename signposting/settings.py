@@ -375,6 +375,12 @@ RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=12)
 # one file a run, and verifies the chain against the newest one before. Ship this directory
 # off the host (and keep it between runs).
 AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "checkpoints")))
+# The audit chain is sealed after commit (audit.sealer, `seal_audit --follow`): an event
+# older than this with no seal is an alarm (/healthz, the metrics) and fails verify_audit.
+AUDIT_SEAL_DELAY_SECONDS = env.float("AUDIT_SEAL_DELAY_SECONDS", default=5.0)
+# How often `seal_audit --follow` looks for events to seal when none waited, and how often a
+# waiting sealer tries for the lock.
+AUDIT_SEAL_INTERVAL_SECONDS = env.float("AUDIT_SEAL_INTERVAL_SECONDS", default=0.2)
 
 # Anti-harvesting: searches plus record views one user may make in an hour.
 LOOKUPS_PER_HOUR = env.int("LOOKUPS_PER_HOUR", default=60)

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from accounts.capabilities import vetting_of
+from audit.selectors import sealing_behind
 from signposting.metrics import CONTENT_TYPE, exposition, scrape_allowed
 from signposting.proxies import untrusted_forwarding_seen
 
@@ -36,12 +38,28 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception:
         logger.exception("Health check: database unreachable")
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    # Still serving (200) with a warning, but the operator must see it.
+    warnings = {}
     if untrusted_forwarding_seen():
-        # Still serving (200), but the operator must see it: see signposting.proxies.
-        return JsonResponse(
-            {"status": "warning", "database": "ok", "client_ip": "proxy_not_trusted"}
-        )
+        warnings["client_ip"] = "proxy_not_trusted"  # signposting.proxies
+    audit_seal = _audit_seal()
+    if audit_seal:
+        warnings["audit_seal"] = audit_seal
+    if warnings:
+        return JsonResponse({"status": "warning", "database": "ok", **warnings})
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _audit_seal() -> str:
+    """ "behind" when an audit event older than AUDIT_SEAL_DELAY_SECONDS waits for its seal
+    (is `seal_audit --follow` running?), "unknown" if that cannot be read; "" when all is
+    well. Lookups are still recorded, so the service keeps serving."""
+    try:
+        behind = sealing_behind(now=timezone.now(), delay_seconds=settings.AUDIT_SEAL_DELAY_SECONDS)
+    except Exception:
+        logger.exception("Health check: the audit sealer's queue could not be read")
+        return "unknown"
+    return "behind" if behind else ""
 
 
 @never_cache

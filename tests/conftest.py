@@ -25,6 +25,28 @@ def _clear_cache(request):
 
 
 @pytest.fixture(autouse=True)
+def _sealer_after_transactional_tests(request, django_db_blocker):
+    """On PostgreSQL the events a transactional test (or a live server) commits wait for the
+    sealer, as in production, and outlive the test (the trail is never flushed): seal them
+    afterwards, as `seal_audit --follow` would within moments, so that no later test finds
+    them unsealed past AUDIT_SEAL_DELAY_SECONDS (verify_audit, /healthz, the metrics)."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if transactional:
+        from django.db import connection
+
+        from audit.sealer import seal_all
+
+        if connection.vendor == "postgresql":
+            with django_db_blocker.unblock():
+                seal_all()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Production hashing is deliberately slow; tests sign in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -3,6 +3,7 @@ with the service's own figures read from the database at each scrape."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
@@ -17,6 +18,7 @@ from audit.services import record
 from audit.verify import Checkpoint
 from children.services import children_purge_expired, involvement_close
 from signposting import db_router
+from tests.audit.helpers import seal
 from tests.factories import make_area, make_child, make_user
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +86,9 @@ def test_a_search_is_counted_by_action_and_outcome(client, practitioner):
         value(after, "signposting_http_requests_total", **request)
         == value(before, "signposting_http_requests_total", **request) + 1
     )
-    # The chain's head is the newest event, seconds old.
+    # Once sealed, the chain's head is the newest event, seconds old.
+    seal()
+    after = scrape(client)
     assert value(after, "signposting_audit_head_sequence") >= 1
     assert 0 <= value(after, "signposting_audit_head_age_seconds") < 60
 
@@ -145,7 +149,7 @@ def test_the_newest_checkpoint_is_shown(client, settings):
     taken_at = datetime.now(tz=UTC) - timedelta(hours=2)
     path = checkpoint_write(
         directory=settings.AUDIT_CHECKPOINT_DIR,
-        head=Checkpoint(sequence=41, hash="0" * 64),
+        head=Checkpoint(position=41, hash="0" * 64),
         taken_at=taken_at,
     )
     assert json.loads(path.read_text())["sequence"] == 41
@@ -274,3 +278,24 @@ def test_behind_a_proxy_the_client_address_counts_not_the_proxys(client, setting
 def test_a_signed_in_user_without_the_token_gets_not_found(client):
     client.force_login(make_user(role=Role.AUDITOR, organisation=make_area()))
     assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite seals each audit event as it is recorded: nothing waits for a sealer",
+)
+def test_events_waiting_for_their_seal_are_counted_with_the_oldest_ones_age(client):
+    seal()
+    samples = scrape(client)
+    assert value(samples, "signposting_audit_unsealed_events") == 0
+    assert value(samples, "signposting_audit_unsealed_oldest_seconds") == 0
+    with mock.patch.object(timezone, "now", return_value=timezone.now() - timedelta(minutes=2)):
+        record(request=None, action="search")
+    record(request=None, action="search")
+    samples = scrape(client)
+    assert value(samples, "signposting_audit_unsealed_events") == 2
+    assert 119 < value(samples, "signposting_audit_unsealed_oldest_seconds") < 200
+    seal()
+    samples = scrape(client)
+    assert value(samples, "signposting_audit_unsealed_events") == 0
+    assert value(samples, "signposting_audit_unsealed_oldest_seconds") == 0

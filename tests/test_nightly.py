@@ -20,7 +20,7 @@ from audit.services import record
 from children.models import Child
 from children.services import involvement_close
 from signposting.management.commands.nightly import EXIT_ALREADY_RUNNING
-from tests.audit.helpers import events, head_sequence
+from tests.audit.helpers import events_after, head_sequence, seal, seal_head_position, seals
 from tests.factories import make_child, make_user
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,9 @@ def fishing_yesterday(monkeypatch) -> None:
 
 
 def run_nightly() -> tuple[int, str]:
-    """The exit status and what the run printed."""
+    """The exit status and what the run printed, the events recorded before it sealed as
+    `seal_audit --follow` would have sealed them by the night (PostgreSQL)."""
+    seal()
     out = io.StringIO()
     try:
         call_command("nightly", stdout=out)
@@ -103,15 +105,15 @@ def test_a_night_purges_flags_verifies_and_keeps_a_checkpoint(monkeypatch, place
     assert not Child.objects.filter(pk=child.pk).exists()
     assert Flag.objects.get().rule == Rule.FISHING
     # The purge's own event is the run's only one: the run adds none of its own.
-    assert list(events().filter(sequence__gt=start).values_list("action", flat=True)) == [
-        Action.RECORD_PURGE
-    ]
+    assert list(events_after(start).values_list("action", flat=True)) == [Action.RECORD_PURGE]
     (name,) = checkpoint_files(places)
     assert name == "checkpoint-20261125T020000.000000Z.json"  # 02:00 in November is UTC
     kept = json.loads((places / name).read_text())
-    assert kept["sequence"] == head_sequence()
-    assert kept["hash"] == events().last().hash
-    assert f"sequence {kept['sequence']} written to" in line_of(out, "checkpoint")
+    # The chain's head as the run verified it: on PostgreSQL the purge's own event may
+    # still wait for the sealer.
+    assert kept["sequence"] == seal_head_position()
+    assert kept["hash"] == seals().last().hash
+    assert f"position {kept['sequence']} written to" in line_of(out, "checkpoint")
 
 
 def test_a_second_run_changes_nothing_but_keeps_a_new_checkpoint(monkeypatch, places):
@@ -153,11 +155,12 @@ def test_a_chain_cut_since_the_last_checkpoint_fails_and_gets_no_new_checkpoint(
     make_user(role=Role.PRACTITIONER)  # an event, so the trail is not empty
     places.mkdir()
     cut = places / "checkpoint-20261124T020000.000000Z.json"
-    cut.write_text(json.dumps({"sequence": head_sequence() + 3, "hash": "f" * 64}))
+    seal()
+    cut.write_text(json.dumps({"sequence": seal_head_position() + 3, "hash": "f" * 64}))
     code, out = run_nightly()
     assert code == 1
     assert "chain BROKEN" in line_of(out, "verify")
-    assert "events were removed" in line_of(out, "verify")
+    assert "seals were removed" in line_of(out, "verify")
     assert "FAILED  not written: the chain did not verify" in line_of(out, "checkpoint")
     assert "2 of 6 parts failed (verify, checkpoint)" in out
     assert checkpoint_files(places) == [cut.name]

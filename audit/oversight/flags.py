@@ -42,8 +42,8 @@ class Finding:
 
 
 # --- Lookup rules: (the event about to be recorded, what is known about it) -> Finding | None
-# They run before the event is appended (audit.oversight), so that their reads are not done
-# while the chain lock is held; the event has no sequence yet.
+# They run before the event is appended (audit.oversight.lookup_rules); the event has no
+# number (`sequence`) yet.
 
 
 def out_of_area(*, event: AuditEvent, facts: Any) -> Finding | None:

@@ -4,9 +4,9 @@ the trail (audit.hooks, from AuditConfig.ready), it runs inside audit.services.r
 the lookup's own transaction: if it cannot be written, the lookup shows nothing.
 
 In two halves: what the rules and the notices need is read before the event is appended
-(`before_append`), and only the inserts follow it (`after_append`). On PostgreSQL the
-append takes the chain lock until the transaction commits, so reads done after it would
-hold up every other lookup's audit write.
+(`before_append`), and only the inserts follow it (`after_append`), which need the event's
+number. (The append took the chain lock until commit when the halves were drawn; it takes
+none since the chain is sealed after commit, docs/decisions/0010, and the halves stay.)
 """
 
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ OVERSEEN = frozenset({Action.SEARCH, Action.RECORD_VIEW, Action.ACCESS_DENIED})
 
 @dataclass(frozen=True)
 class Pending:
-    """What a lookup's oversight will write once its event has a sequence."""
+    """What a lookup's oversight will write once its event has its number (`sequence`)."""
 
     findings: list[flags.Finding]
     area_code: str

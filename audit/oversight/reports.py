@@ -29,9 +29,9 @@ from signposting.db_router import read_connection
 PAGE_SIZE = 100
 LOOKUPS = (Action.SEARCH, Action.RECORD_VIEW)
 REFUSALS = (Action.ACCESS_DENIED, Action.RATE_LIMITED)
-# Never loaded for a report: the criteria of a search may name other children, and the
-# hashes are the verifier's business.
-_NOT_READ = ("criteria", "prev_hash", "hash")
+# Never loaded for a report: the criteria of a search may name other children. (The hashes
+# are the verifier's business, and live on the seals.)
+_NOT_READ = ("criteria",)
 
 
 # --- A child's access report -----------------------------------------------------------
@@ -58,8 +58,8 @@ def child_access_events(
     (a sequence number) when it is given.
 
     Newest first is by time, then sequence: the same order as sequence alone, except for
-    two events stamped a moment apart by concurrent requests, whose sequence (given as
-    each took the chain lock) may be the other way round.
+    two events stamped a moment apart by concurrent requests, whose numbers (given as each
+    was inserted) may be the other way round.
 
     Plain SQL (the same query as `_touching`): the ORM took longer to build the query and
     the 100 events than PostgreSQL took to find them (p95 4.7-8.0 ms -> 2.3 ms).
@@ -84,7 +84,7 @@ def child_access_events(
     return [_event_from_row(row, alias=connection.alias) for row in rows]
 
 
-# The columns a report reads, in the model's order (from_db needs it), criteria and hashes left.
+# The columns a report reads, in the model's order (from_db needs it), the criteria left.
 _REPORT_COLUMNS = [
     field.attname for field in AuditEvent._meta.concrete_fields if field.attname not in _NOT_READ
 ]

@@ -5,8 +5,15 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit.db_roles import grants_sql
-from audit.models import AuditEvent, AuditEventChild, Notice  # noqa: TID251 (testing the tables)
+from audit.models import (
+    AuditEvent,  # noqa: TID251 (testing the tables)
+    AuditEventChild,  # noqa: TID251
+    AuditSeal,  # noqa: TID251
+    Notice,
+    UnsealedEvent,  # noqa: TID251
+)
 from audit.services import record
+from tests.audit.helpers import seal
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +24,9 @@ postgres_only = pytest.mark.skipif(
 
 @pytest.fixture
 def event():
-    return record(request=None, action="search", children=["7KQ-4M2-PX9"])
+    event = record(request=None, action="search", children=["7KQ-4M2-PX9"])
+    seal()
+    return event
 
 
 def test_update_is_rejected_by_the_database(event):
@@ -48,6 +57,17 @@ def test_child_links_are_append_only_too(event):
         AuditEventChild.objects.filter(event=event).delete()
 
 
+def test_seals_are_append_only_too(event):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditSeal.objects.filter(event=event).update(hash="0" * 64)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditSeal.objects.filter(event=event).update(position=-1)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditSeal.objects.filter(event=event).delete()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditseal")
+
+
 def test_raw_sql_delete_is_rejected(event):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent")
@@ -55,7 +75,7 @@ def test_raw_sql_delete_is_rejected(event):
 
 @postgres_only
 def test_truncate_is_rejected_by_the_database(event):
-    for table in ("audit_auditevent", "audit_auditeventchild"):
+    for table in ("audit_auditevent", "audit_auditeventchild", "audit_auditseal"):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {table} CASCADE")
 
@@ -72,7 +92,8 @@ def test_the_app_role_may_only_read_and_add_audit_rows(event):
             cursor.execute(statement)
         # Even with the triggers off, privileges alone refuse the change.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        for table in ("audit_auditevent", "audit_auditseal"):
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         cursor.execute("SET ROLE signposting_test_app")
         try:
             cursor.execute("SELECT count(*) FROM audit_auditevent")
@@ -83,18 +104,30 @@ def test_the_app_role_may_only_read_and_add_audit_rows(event):
                 "DELETE FROM audit_auditevent",
                 "TRUNCATE audit_auditevent CASCADE",
                 "DELETE FROM audit_auditeventchild",
+                "UPDATE audit_auditseal SET hash = 'x'",
+                "DELETE FROM audit_auditseal",
+                "TRUNCATE audit_auditseal CASCADE",
+                # The sealer's queue: the sealer deletes from it, nothing changes it.
+                "UPDATE audit_unsealedevent SET event_id = event_id",
+                "TRUNCATE audit_unsealedevent",
             ):
                 with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
                     cursor.execute(statement)
         finally:
             cursor.execute("RESET ROLE")
-    # ... while ordinary appends through record() still work as that role.
+    # ... while ordinary appends through record(), and sealing, still work as that role.
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+        for table in ("audit_auditevent", "audit_auditseal"):
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         cursor.execute("SET ROLE signposting_test_app")
         try:
-            assert record(request=None, action="search").sequence == event.sequence + 1
+            appended = record(request=None, action="search")
+            assert appended.sequence == event.sequence + 1
+            assert UnsealedEvent.objects.filter(event=appended).exists()
+            assert seal() == 1
+            assert not UnsealedEvent.objects.filter(event=appended).exists()
+            assert AuditSeal.objects.filter(event=appended).exists()
         finally:
             cursor.execute("RESET ROLE")
 

@@ -13,7 +13,7 @@ from audit.checkpoints import (
 )
 from audit.verify import Checkpoint
 
-HEAD = Checkpoint(sequence=42, hash="a" * 64)
+HEAD = Checkpoint(position=42, hash="a" * 64)
 TAKEN = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 

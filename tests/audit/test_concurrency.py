@@ -1,4 +1,7 @@
-"""Concurrent writers never fork or gap the chain (PostgreSQL: real concurrent transactions)."""
+"""Concurrent writers never fork or gap the chain (PostgreSQL: real concurrent transactions).
+
+Writers append with no lock; the sealer then chains what they committed, and the chain has
+exactly their events, at consecutive positions, each linked to the one before."""
 
 import threading
 from itertools import pairwise
@@ -8,7 +11,7 @@ from django.db import connection, connections
 
 from audit.services import record
 from audit.verify import verify_chain
-from tests.audit.helpers import events, head_sequence
+from tests.audit.helpers import events_after, head_sequence, seal, seal_head_position, seals
 
 WRITERS = 8
 EVENTS_EACH = 200
@@ -16,11 +19,12 @@ EVENTS_EACH = 200
 
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="SQLite serialises writers at BEGIN IMMEDIATE; the advisory lock is PostgreSQL's",
+    reason="SQLite serialises writers at BEGIN IMMEDIATE; concurrent appends are PostgreSQL's",
 )
 @pytest.mark.django_db(transaction=True)
 def test_eight_concurrent_writers_make_one_gap_free_chain():
-    start = head_sequence()
+    seal()  # whatever earlier tests committed
+    start, head = head_sequence(), seal_head_position()
     barrier = threading.Barrier(WRITERS)
     failures: list[BaseException] = []
 
@@ -41,11 +45,15 @@ def test_eight_concurrent_writers_make_one_gap_free_chain():
         thread.join()
     assert not failures, failures
 
-    new = list(events().filter(sequence__gt=start).values_list("sequence", "prev_hash", "hash"))
-    assert len(new) == WRITERS * EVENTS_EACH
-    sequences = [row[0] for row in new]
-    assert sequences == list(range(start + 1, start + 1 + WRITERS * EVENTS_EACH))
-    assert len({row[1] for row in new}) == len(new)  # no two events share a predecessor
-    for (_, _, previous), (_, prev_hash, _) in pairwise(new):
+    new_events = set(events_after(start).values_list("id", flat=True))
+    assert len(new_events) == WRITERS * EVENTS_EACH
+    assert seal() == WRITERS * EVENTS_EACH
+    new = list(
+        seals().filter(position__gt=head).values_list("position", "event_id", "prev_hash", "hash")
+    )
+    assert [row[0] for row in new] == list(range(head + 1, head + 1 + WRITERS * EVENTS_EACH))
+    assert {row[1] for row in new} == new_events  # each event sealed, once
+    assert len({row[2] for row in new}) == len(new)  # no two seals share a predecessor
+    for (*_, previous), (_, _, prev_hash, _) in pairwise(new):
         assert prev_hash == previous
     assert verify_chain().ok

@@ -5,7 +5,7 @@ from django.db import DatabaseError
 
 import audit.services
 from accounts.models import Organisation
-from tests.audit.helpers import events, head_sequence
+from tests.audit.helpers import events_after, head_sequence
 from tests.factories import make_area, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.audit.urls_lookup")]
@@ -23,7 +23,7 @@ def test_a_lookup_commits_its_event_and_then_shows_the_data(signed_in):
     response = signed_in.get("/lookup/")
     assert response.status_code == 200
     assert b"Child Seven-Kay-Q" in response.content
-    event = events().get(sequence=start + 1)
+    event = events_after(start).get()
     assert event.action == "record_view"
     assert event.children == ["7KQ-4M2-PX9"]
     assert Organisation.objects.filter(name="Written during the lookup").exists()
@@ -32,7 +32,7 @@ def test_a_lookup_commits_its_event_and_then_shows_the_data(signed_in):
 def test_when_the_audit_write_fails_the_user_sees_no_data_and_nothing_commits(
     signed_in, monkeypatch
 ):
-    def failing_append(fields, content):
+    def failing_append(fields):
         raise DatabaseError("disk full")
 
     monkeypatch.setattr(audit.services, "_append", failing_append)
@@ -71,11 +71,11 @@ def test_a_denial_is_recorded_and_answered(signed_in):
     start = head_sequence()
     response = signed_in.get("/denied/")
     assert response.status_code == 403
-    assert events().get(sequence=start + 1).action == "access_denied"
+    assert events_after(start).get().action == "access_denied"
 
 
 def test_failure_is_logged_without_child_data(signed_in, monkeypatch, caplog):
-    def failing_append(fields, content):
+    def failing_append(fields):
         raise DatabaseError("disk full")
 
     monkeypatch.setattr(audit.services, "_append", failing_append)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from children.imports import COLUMNS, Outcome, import_rows, parse_bytes
 from children.models import Address, Child, Involvement, Name, SourceRecord
-from tests.audit.helpers import head_sequence
+from tests.audit.helpers import events
 from tests.factories import make_area
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +112,8 @@ def rows(draw, *, junk: st.SearchStrategy) -> dict:
     return row
 
 
-def assert_imported_or_untouched(report, before: dict[str, int], sequence: int) -> None:
-    assert head_sequence() == sequence + 1  # every import is audited, refused ones too
+def assert_imported_or_untouched(report, before: dict[str, int], recorded: int) -> None:
+    assert events().count() == recorded + 1  # every import is audited, refused ones too
     event(f"outcome: {report.outcome}")  # see --hypothesis-show-statistics
     if report.refused:
         assert report.errors
@@ -188,11 +188,11 @@ def plausible_files(draw) -> list[dict]:
 
 def import_checked(content: list[dict], *, source: str):
     """Imports after a dry run, checks both, and checks that a repeat changes nothing."""
-    before, sequence = register_counts(), head_sequence()
+    before, recorded = register_counts(), events().count()
     dry = import_rows(rows=content, source=source, dry_run=True)
     assert register_counts() == before
     report = import_rows(rows=content, source=source)
-    assert_imported_or_untouched(report, before, sequence + 1)
+    assert_imported_or_untouched(report, before, recorded + 1)
     assert dry.refused == report.refused
     if not report.refused:
         assert (dry.children, dry.involvements, dry.held) == (
@@ -225,9 +225,9 @@ def test_plausible_files_commit_whole_alike_their_dry_run_and_are_idempotent(
 @FUZZ
 @given(content=st.lists(rows(junk=json_values), max_size=6))
 def test_json_rows_commit_whole_or_not_at_all_and_again_change_nothing(areas, content):
-    before, sequence = register_counts(), head_sequence()
+    before, recorded = register_counts(), events().count()
     report = import_rows(rows=content, source="fuzz")
-    assert_imported_or_untouched(report, before, sequence)
+    assert_imported_or_untouched(report, before, recorded)
     if not report.refused:
         again = import_rows(rows=content, source="fuzz")
         assert (again.children.created, again.children.updated) == (0, 0)
@@ -242,12 +242,12 @@ def test_csv_rows_commit_whole_or_not_at_all(areas, content):
     csv.DictWriter(out, fieldnames=header, restval="").writeheader()
     csv.DictWriter(out, fieldnames=header, restval="").writerows(content)
     data = out.getvalue().encode("utf-8", "surrogatepass")
-    before, sequence = register_counts(), head_sequence()
+    before, recorded = register_counts(), events().count()
     dry = import_rows(rows=parse_bytes(data, format="csv"), source="fuzz", dry_run=True)
     assert register_counts() == before
     report = import_rows(rows=parse_bytes(data, format="csv"), source="fuzz")
-    assert head_sequence() == sequence + 2
-    assert_imported_or_untouched(report, before, sequence + 1)
+    assert events().count() == recorded + 2
+    assert_imported_or_untouched(report, before, recorded + 1)
     assert dry.refused == report.refused
     if not report.refused:
         assert (dry.children, dry.involvements, dry.held) == (
@@ -264,19 +264,19 @@ def test_csv_rows_commit_whole_or_not_at_all(areas, content):
 )
 @given(data=st.binary(max_size=2_000), as_json=st.booleans())
 def test_any_bytes_are_reported_never_a_traceback(areas, data, as_json):
-    before, sequence = register_counts(), head_sequence()
+    before, recorded = register_counts(), events().count()
     report = import_rows(rows=parse_bytes(data, format="json" if as_json else "csv"), source="fuzz")
     assert report.refused
     assert all(str(error) for error in report.errors)
     assert register_counts() == before
-    assert head_sequence() == sequence + 1
+    assert events().count() == recorded + 1
 
 
 @FUZZ
 @given(content=st.recursive(json_values, lambda inner: st.lists(inner, max_size=3), max_leaves=8))
 def test_any_json_document_is_reported_never_a_traceback(areas, content):
-    before, sequence = register_counts(), head_sequence()
+    before, recorded = register_counts(), events().count()
     report = import_rows(rows=content, source="fuzz")
     assert report.refused
     assert register_counts() == before
-    assert head_sequence() == sequence + 1
+    assert events().count() == recorded + 1

@@ -1,4 +1,4 @@
-"""Recomputes the audit hash chain; exits non-zero naming the first broken event."""
+"""Recomputes the audit hash chain; exits non-zero naming the first broken seal or event."""
 
 import sys
 from pathlib import Path
@@ -10,7 +10,10 @@ from audit.verify import verify_chain
 
 
 class Command(BaseCommand):
-    help = "Verify the audit trail's hash chain (and, with --checkpoint, that no tail was cut)."
+    help = (
+        "Verify the audit trail's hash chain, and that every event older than "
+        "AUDIT_SEAL_DELAY_SECONDS is sealed (with --checkpoint, also that no tail was cut)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -28,8 +31,17 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read the checkpoint: {error}") from None
         verdict = verify_chain(checkpoint=checkpoint)
         if verdict.ok:
-            head = f"head {verdict.head.sequence} {verdict.head.hash}" if verdict.head else "empty"
-            self.stdout.write(f"Audit chain intact: {verdict.events} events, {head}.")
+            head = (
+                f"head position {verdict.head.position} {verdict.head.hash}"
+                if verdict.head
+                else "empty"
+            )
+            awaiting = (
+                f"; {verdict.awaiting_seal} newer event(s) awaiting their seal"
+                if verdict.awaiting_seal
+                else ""
+            )
+            self.stdout.write(f"Audit chain intact: {verdict.events} events, {head}{awaiting}.")
             return
         self.stderr.write(f"Audit chain BROKEN {verdict.broken_at}: {verdict.problem}.")
         sys.exit(1)
