@@ -27,6 +27,8 @@ PostgreSQL only. Run from the repository root:
     .venv/bin/python bench/search.py                          # 1,000,000 children
     .venv/bin/python bench/search.py --children 5000000 --skip-http
     .venv/bin/python bench/search.py --database signposting_seedbench --queries 2000
+    .venv/bin/python bench/search.py --server \\
+        'postgres://postgres@127.0.0.1:5433,127.0.0.1:5434?target_session_attrs=read-write'
 
 The database (default signposting_seedbench, shared with bench/seed.py --keep) gets the
 bench users, their sessions and audit events: never point it at data you care about.
@@ -47,7 +49,19 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The server(s), without the database; --server replaces it, for example with the cluster
+# of bench/cluster.py: postgres://postgres@127.0.0.1:5433,127.0.0.1:5434
 SERVER = "postgres://postgres@127.0.0.1:5432"
+# Connection options after the database name (--server's query string, if any), such as
+# target_session_attrs=read-write for a multi-host server list.
+SERVER_OPTIONS = ""
+
+
+def database_url(database: str) -> str:
+    """The URL of `database` on SERVER, with SERVER_OPTIONS."""
+    return f"{SERVER}/{database}" + (f"?{SERVER_OPTIONS}" if SERVER_OPTIONS else "")
+
+
 KINDS = (
     "one_letter_edit",
     "transposed_letters",
@@ -71,7 +85,7 @@ TARGETS = {
 
 def environment(database: str) -> None:
     """What manage.py, gunicorn and this process need: production settings, bench values."""
-    os.environ["DATABASE_URL"] = f"{SERVER}/{database}"
+    os.environ["DATABASE_URL"] = database_url(database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "signposting.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-throwaway-key-0123456789-abcdefghijklmnop")
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -88,17 +102,17 @@ def setup_django() -> None:
 def ensure_children(database: str, children: int) -> int:
     import psycopg
 
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+    with psycopg.connect(database_url("postgres"), autocommit=True) as admin:
         exists = admin.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [database]
         ).fetchone()
         if not exists:
             admin.execute(f'CREATE DATABASE "{database}"')
-    env = {**os.environ, "DATABASE_URL": f"{SERVER}/{database}"}
+    env = {**os.environ, "DATABASE_URL": database_url(database)}
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "createcachetable"], cwd=ROOT, env=env, check=True)
-    with psycopg.connect(f"{SERVER}/{database}") as conn:
+    with psycopg.connect(database_url(database)) as conn:
         have = conn.execute("SELECT count(*) FROM children_child").fetchone()[0]
     if have < children:
         print(f"seeding {children:,} children (have {have:,}) ...", flush=True)
@@ -108,7 +122,7 @@ def ensure_children(database: str, children: int) -> int:
             env=env,
             check=True,
         )
-    with psycopg.connect(f"{SERVER}/{database}", autocommit=True) as conn:
+    with psycopg.connect(database_url(database), autocommit=True) as conn:
         # After a bulk load, as autovacuum would in time: the visibility map lets the
         # search index answer without visiting the table (index-only scans).
         conn.execute("VACUUM (ANALYZE) children_name")
@@ -662,7 +676,7 @@ def run_http(database: str, queries: list[TypoQuery], seconds: float, workers: i
     sessions = bench_sessions()
     env = {
         **os.environ,
-        "DATABASE_URL": f"{SERVER}/{database}",
+        "DATABASE_URL": database_url(database),
         "DEBUG": "false",
         "SIGNPOSTING_DEMO": "false",
         "SECURE_SSL_REDIRECT": "false",
@@ -743,6 +757,12 @@ def run_http(database: str, queries: list[TypoQuery], seconds: float, workers: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="signposting_seedbench")
+    parser.add_argument(
+        "--server",
+        default=SERVER,
+        help="the server(s) without the database, options after '?' (the cluster:"
+        " 'postgres://postgres@127.0.0.1:5433,127.0.0.1:5434?target_session_attrs=read-write')",
+    )
     parser.add_argument("--children", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=2026)
@@ -757,13 +777,16 @@ def main() -> None:
     parser.add_argument("--quality-only", action="store_true", help="only the realistic kinds")
     args = parser.parse_args()
 
+    global SERVER, SERVER_OPTIONS
+    SERVER, _, SERVER_OPTIONS = args.server.rstrip("/").partition("?")
     environment(args.database)
     count = ensure_children(args.database, args.children)
     setup_django()
     queries = typo_queries(args.queries, args.seed)
     load = os.getloadavg()[0]
     print(
-        f"database {args.database}: {count:,} children; {len(queries)} held-back typo queries;"
+        f"database {args.database} on {SERVER}: {count:,} children;"
+        f" {len(queries)} held-back typo queries;"
         f" {os.cpu_count()} CPUs, load average {load:.2f}"
     )
     realistic = realistic_queries(args.per_kind, args.seed)
