@@ -51,7 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The server(s), without the database; --server replaces it, for example with the cluster
 # of bench/cluster.py: postgres://postgres@127.0.0.1:5433,127.0.0.1:5434
-SERVER = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
+SERVER = DEFAULT_SERVER
 # Connection options after the database name (--server's query string, if any), such as
 # target_session_attrs=read-write for a multi-host server list.
 SERVER_OPTIONS = ""
@@ -759,7 +760,7 @@ def main() -> None:
     parser.add_argument("--database", default="signposting_seedbench")
     parser.add_argument(
         "--server",
-        default=SERVER,
+        default=DEFAULT_SERVER,
         help="the server(s) without the database, options after '?' (the cluster:"
         " 'postgres://postgres@127.0.0.1:5433,127.0.0.1:5434?target_session_attrs=read-write')",
     )
