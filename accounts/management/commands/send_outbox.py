@@ -2,13 +2,11 @@
 worker beside gunicorn that looks again every OUTBOX_POLL_SECONDS and stops cleanly on
 SIGTERM or Ctrl-C. Any number of workers may run: each message is sent by one."""
 
-import signal
-import threading
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.outbox import email_on, outbox_follow, outbox_send_due
+from signposting.workers import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -29,9 +27,7 @@ class Command(BaseCommand):
         if not options["follow"]:
             self.stdout.write(f"Outbox: {outbox_send_due()}")
             return
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+        stop = stop_on_signals()
         self.stdout.write(
             f"Sending the outbox every {settings.OUTBOX_POLL_SECONDS:g} s until stopped."
         )

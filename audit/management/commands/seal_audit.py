@@ -2,14 +2,12 @@
 as the worker beside gunicorn, which seals while it holds the sealer lock (the others wait
 as hot spares) and stops cleanly on SIGTERM or Ctrl-C."""
 
-import signal
-import threading
-
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 
 from audit.sealer import seal_all, seal_follow
+from signposting.workers import stop_on_signals
 
 INLINE = "SQLite: record() seals each event as it appends it; no sealer is needed."
 
@@ -35,9 +33,7 @@ class Command(BaseCommand):
         if not options["follow"]:
             self.stdout.write(f"Sealed {seal_all()} event(s).")
             return
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+        stop = stop_on_signals()
         interval = settings.AUDIT_SEAL_INTERVAL_SECONDS
         self.stdout.write(
             f"Sealing the audit chain every {interval:g} s until stopped "
