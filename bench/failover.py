@@ -112,6 +112,7 @@ class Timeline:
     killed: float | None = None
     killed_wall: float | None = None
     promoted: float | None = None
+    sealer_killed: tuple[int, float] | None = None  # which sealer, when (seconds from the kill)
     stop: bool = False
     answers: list[Answer] = field(default_factory=list)
     users_exhausted: int = 0
@@ -133,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--promote-after", type=float, default=5.0)
     parser.add_argument("--seconds-after", type=float, default=30.0, help="after the promotion")
     parser.add_argument("--max-unavailable", type=float, default=30.0)
+    parser.add_argument(
+        "--sealer-handover",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="half-way through --seconds-after, kill (SIGKILL) the sealer holding the lock",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the cluster's files and logs")
     args = parser.parse_args(argv)
     # SIGTERM as Ctrl-C: the cleanup in drill() runs either way.
@@ -196,20 +203,26 @@ def _drill(
     url = cluster.start()
     _say(f"Cluster up ({time.monotonic() - began:.0f} s): {url}")
     env = _environment(url)
-    manage(env, "migrate", "--noinput")
-    manage(env, "createcachetable")
-    _django(env)
+    # Setting up, commits need not wait for the standby (the load's first synchronous
+    # commit, later, waits for all the WAL before it): the drill's own processes wait.
+    setup = {**env, "PGOPTIONS": "-c synchronous_commit=local"}
+    manage(setup, "migrate", "--noinput")
+    manage(setup, "createcachetable")
+    # The instances and their sealers start while the register is seeded (they boot in
+    # seconds; nothing asks them anything until the practitioners are signed in).
+    http_ports = _ports(args.http_ports)
+    sealers: dict[int, subprocess.Popen] = {}
+    for number, port in enumerate(http_ports, start=1):
+        processes.append(_gunicorn(env, port=port, workers=args.workers, base=base, n=number))
+        sealers[number] = _sealer(env, base=base, n=number)
+        processes.append(sealers[number])
+    _django(setup)
     queries = seed_register(children=args.children)
     users = sign_in(count=args.users)
     _say(
         f"Register: {args.children} children ({len(queries)} to search for);"
         f" {len(users)} practitioners signed in ({time.monotonic() - began:.0f} s)"
     )
-
-    http_ports = _ports(args.http_ports)
-    for number, port in enumerate(http_ports, start=1):
-        processes.append(_gunicorn(env, port=port, workers=args.workers, base=base, n=number))
-        processes.append(_sealer(env, base=base, n=number))
     for port in http_ports:
         _wait_healthy(port)
     asyncio.run(_prime(users, http_ports))
@@ -221,7 +234,14 @@ def _drill(
     timeline = Timeline()
     asyncio.run(
         _load_and_failover(
-            cluster, timeline, args=args, users=users, queries=queries, ports=http_ports
+            cluster,
+            timeline,
+            args=args,
+            users=users,
+            queries=queries,
+            ports=http_ports,
+            sealers=sealers,
+            base=base,
         )
     )
     _say(
@@ -257,7 +277,8 @@ def _environment(url: str) -> dict[str, str]:
 
 
 def _django(env: dict[str, str]) -> None:
-    os.environ.update({key: env[key] for key in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS")})
+    keys = ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "PGOPTIONS")
+    os.environ.update({key: env[key] for key in keys})
     os.environ["DJANGO_SETTINGS_MODULE"] = "signposting.settings"
     os.environ["LOG_LEVEL"] = "WARNING"
     import django
@@ -496,6 +517,8 @@ async def _load_and_failover(
     users: list[User],
     queries: list[Query],
     ports: list[int],
+    sealers: dict[int, subprocess.Popen],
+    base: Path,
 ) -> None:
     start = time.monotonic()
 
@@ -538,7 +561,17 @@ async def _load_and_failover(
         await loop.run_in_executor(None, cluster.promote)
         timeline.promoted = now()
         _say(f"Promoted the standby at {timeline.promoted:.1f} s")
-        await asyncio.sleep(args.seconds_after)
+        if args.sealer_handover:
+            # The instance whose sealer works is lost too: the spare must take over.
+            await asyncio.sleep(args.seconds_after / 2)
+            holder = _lock_holder(base)
+            if holder is not None:
+                sealers[holder].kill()
+                timeline.sealer_killed = (holder, time.time() - timeline.killed_wall)
+                _say(f"Killed sealer-{holder}, the one holding the sealer lock, at {now():.1f} s")
+            await asyncio.sleep(args.seconds_after / 2)
+        else:
+            await asyncio.sleep(args.seconds_after)
         timeline.stop = True
 
     await asyncio.gather(failover(), *(practitioner_at_a_time(n) for n in range(args.connections)))
@@ -650,12 +683,16 @@ def _report(
             f"{timeline.users_exhausted} of {args.connections} connections ran out of"
             " practitioners under the hourly limit: give more --users"
         )
+    sealer_lines, sealer_problems = _sealers(base, timeline)
+    problems += sealer_problems
     seals = cluster.sql(
         cluster.primary(),
         "SELECT (SELECT count(*) FROM audit_auditevent) AS events,"
         " (SELECT count(*) FROM audit_auditseal) AS seals,"
         " (SELECT count(DISTINCT event_id) FROM audit_auditseal) AS sealed,"
-        " (SELECT count(*) FROM audit_unsealedevent) AS waiting",
+        " (SELECT count(*) FROM audit_unsealedevent) AS waiting,"
+        " (SELECT count(*) FROM audit_auditevent WHERE action IN ('search', 'record_view'))"
+        " AS lookups",
         dbname="signposting",
     )[0]
     lines = [
@@ -668,9 +705,11 @@ def _report(
         f" {window['failed']} failed answers, {len(bad_pages)} not the unavailable page",
         f"audit: {len(acknowledged)} lookups answered 200, {len(acknowledged) - len(lost)} with"
         f" their event on the new primary; {len(found)} request ids with an event;"
-        f" events {seals[0]}, seals {seals[1]} of {seals[2]} events, {seals[3]} waiting",
-        f"verify_audit: {(verify.stdout or verify.stderr).strip().splitlines()[-1:]}",
-        *_sealers(base, timeline),
+        f" {seals[4] - (len(acknowledged) - len(lost))} lookup events more (committed, the"
+        " page never shown: in flight as the primary died); all events"
+        f" {seals[0]}, seals {seals[1]} of {seals[2]} events, {seals[3]} waiting",
+        "verify_audit: " + ((verify.stdout + verify.stderr).strip().splitlines() or ["-"])[0],
+        *sealer_lines,
     ]
     return Report(lines, problems, len(lost), len(acknowledged), window["unavailable"])
 
@@ -699,9 +738,9 @@ def _window(timeline: Timeline) -> dict:
     if not failed:
         return {"unavailable": 0.0, "first_failure": "none", "first_ok": "-", "failed": 0}
     first, last = min(a.ended for a in failed), max(a.ended for a in failed)
-    lookups_ok = [a.ended for a in timeline.answers if a.kind in LOOKUP_ACTIONS and a.status == 200]
-    first_ok = min((ended for ended in lookups_ok if ended >= first), default=None)
-    back = min((ended for ended in lookups_ok if ended >= last), default=None)
+    lookups_ok = [a for a in timeline.answers if a.kind in LOOKUP_ACTIONS and a.status == 200]
+    first_ok = min((a.ended for a in lookups_ok if a.started >= first), default=None)
+    back = min((a.ended for a in lookups_ok if a.ended >= last), default=None)
     return {
         # Never served again before the load stopped: unavailable until then, at least.
         "unavailable": (back if back is not None else last) - killed,
@@ -753,24 +792,57 @@ def _statuses(answers: list[Answer]) -> str:
     return "answers (status: count; 0 is no answer): " + "; ".join(parts)
 
 
-def _sealers(base: Path, timeline: Timeline) -> list[str]:
-    """When each sealer took the sealer lock, from its log, in seconds from the kill."""
-    lines = []
+def _lock_takes(base: Path, killed_wall: float) -> dict[int, list[float]]:
+    """When each sealer took the sealer lock, from its log: sealer number -> seconds from
+    the kill."""
+    takes: dict[int, list[float]] = {}
     for log in sorted((base / "logs").glob("sealer-*.log")):
-        taken = []
+        number = int(log.stem.rpartition("-")[2])
+        takes[number] = []
         for line in log.read_text(errors="replace").splitlines():
             if "took the sealer lock" not in line:
                 continue
             try:
-                at = json.loads(line)["time"]
+                takes[number].append(_epoch(json.loads(line)["time"]) - killed_wall)
             except (ValueError, KeyError):
                 continue
-            seconds = _epoch(at) - (timeline.killed_wall or 0.0)
-            taken.append(f"{seconds:+.1f} s")
-        lines.append(
-            f"{log.stem}: took the sealer lock at {', '.join(taken) or 'never'} from the kill"
-        )
-    return lines
+    return takes
+
+
+def _lock_holder(base: Path) -> int | None:
+    """The sealer that took the lock last (only one holds it at a time)."""
+    takes = _lock_takes(base, 0.0)
+    latest = {number: max(times) for number, times in takes.items() if times}
+    return max(latest, key=latest.get) if latest else None
+
+
+def _sealers(base: Path, timeline: Timeline) -> tuple[list[str], list[str]]:
+    """The sealers' story (who held the lock, when), and what went wrong with it."""
+    takes = _lock_takes(base, timeline.killed_wall or 0.0)
+    lines = [
+        f"sealer-{number}: took the sealer lock at "
+        + (", ".join(f"{at:+.1f} s" for at in times) or "no time")
+        + " from the kill"
+        for number, times in takes.items()
+    ]
+    problems = []
+    if timeline.sealer_killed:
+        killed, at = timeline.sealer_killed
+        spare = [
+            (number, taken)
+            for number, times in takes.items()
+            for taken in times
+            if number != killed and taken > at
+        ]
+        if spare:
+            number, taken = min(spare, key=lambda pair: pair[1])
+            lines.append(
+                f"hand-over: sealer-{killed} killed at {at:+.1f} s, sealer-{number} took the lock"
+                f" {taken - at:.1f} s later"
+            )
+        else:
+            problems.append(f"no spare took the sealer lock after sealer-{killed} was killed")
+    return lines, problems
 
 
 def _epoch(iso: str) -> float:
