@@ -111,6 +111,7 @@ class Answer:
 class Timeline:
     killed: float | None = None
     killed_wall: float | None = None
+    promoting: float | None = None
     promoted: float | None = None
     sealer_killed: tuple[int, float] | None = None  # which sealer, when (seconds from the kill)
     stop: bool = False
@@ -558,6 +559,7 @@ async def _load_and_failover(
         await loop.run_in_executor(None, cluster.kill_primary)
         _say(f"Killed the primary at {timeline.killed:.1f} s")
         await asyncio.sleep(args.promote_after)
+        timeline.promoting = now()
         await loop.run_in_executor(None, cluster.promote)
         timeline.promoted = now()
         _say(f"Promoted the standby at {timeline.promoted:.1f} s")
@@ -701,7 +703,8 @@ def _report(
         f"unavailable {window['unavailable']:.1f} s from the kill to the first lookup answered"
         " 200 after the last failed answer"
         f" (first failure {window['first_failure']}, first 200 after it {window['first_ok']};"
-        f" promoted {timeline.promoted - timeline.killed:.1f} s after the kill);"
+        f" the promotion asked for at +{timeline.promoting - timeline.killed:.1f} s, done at"
+        f" +{timeline.promoted - timeline.killed:.1f} s);"
         f" {window['failed']} failed answers, {len(bad_pages)} not the unavailable page",
         f"audit: {len(acknowledged)} lookups answered 200, {len(acknowledged) - len(lost)} with"
         f" their event on the new primary; {len(found)} request ids with an event;"
