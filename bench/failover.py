@@ -65,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 from bench.cluster import Cluster, ClusterError  # noqa: E402
 
 DEFAULT_DIR = ROOT / "var" / "failover"
+MARKER = ".failover-drill"  # a directory the drill may delete and make again
 SECRET_KEY = "failover-drill-throwaway-key-0123456789-abcdefghijklmnop"  # noqa: S105
 # Each practitioner stays below the production limit of 60 lookups an hour (the rate limit
 # is on, as in production: docs/decisions/0004); a flow is two lookups.
@@ -150,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DrillFailed, ClusterError, subprocess.CalledProcessError) as failure:
         print(f"failover: FAILED: {failure}")
         return 1
+    except KeyboardInterrupt:
+        print("failover: interrupted (everything it started is stopped)")
+        return 130
     for line in report.lines:
         print(line)
     for problem in report.problems:
@@ -175,10 +179,14 @@ class Report:
 
 def drill(args: argparse.Namespace) -> Report:
     base = Path(args.dir).resolve()
-    if (base / "cluster").exists():
-        Cluster(base / "cluster", quiet=True).destroy()  # the drill's own, left by a run before
-    shutil.rmtree(base, ignore_errors=True)
+    if base.exists() and any(base.iterdir()):
+        if not (base / MARKER).exists():
+            raise DrillFailed(f"{base} is not empty and not the drill's: choose another --dir")
+        if (base / "cluster").exists():
+            Cluster(base / "cluster", quiet=True).destroy()  # left by a run before (--keep)
+        shutil.rmtree(base)
     (base / "logs").mkdir(parents=True)
+    (base / MARKER).touch()
     cluster = Cluster(
         base / "cluster", ports=_ports(args.ports), database="signposting", quiet=True
     )
@@ -207,8 +215,9 @@ def _drill(
     # Setting up, commits need not wait for the standby (the load's first synchronous
     # commit, later, waits for all the WAL before it): the drill's own processes wait.
     setup = {**env, "PGOPTIONS": "-c synchronous_commit=local"}
-    manage(setup, "migrate", "--noinput")
-    manage(setup, "createcachetable")
+    _django(setup)
+    manage("migrate", "--noinput")
+    manage("createcachetable")
     # The instances and their sealers start while the register is seeded (they boot in
     # seconds; nothing asks them anything until the practitioners are signed in).
     http_ports = _ports(args.http_ports)
@@ -217,9 +226,9 @@ def _drill(
         processes.append(_gunicorn(env, port=port, workers=args.workers, base=base, n=number))
         sealers[number] = _sealer(env, base=base, n=number)
         processes.append(sealers[number])
-    _django(setup)
     queries = seed_register(children=args.children)
     users = sign_in(count=args.users)
+    os.environ.pop("PGOPTIONS", None)
     _say(
         f"Register: {args.children} children ({len(queries)} to search for);"
         f" {len(users)} practitioners signed in ({time.monotonic() - began:.0f} s)"
@@ -252,9 +261,9 @@ def _drill(
 
     drained = _wait_sealed(cluster)
     if not drained:
-        manage(env, "seal_audit")
+        manage("seal_audit")
     _stop(processes)
-    verify = manage(env, "verify_audit", check=False)
+    verify = manage("verify_audit", check=False)
     return _report(cluster, timeline, args=args, verify=verify, drained=drained, base=base)
 
 
@@ -278,25 +287,34 @@ def _environment(url: str) -> dict[str, str]:
 
 
 def _django(env: dict[str, str]) -> None:
-    keys = ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "PGOPTIONS")
-    os.environ.update({key: env[key] for key in keys})
-    os.environ["DJANGO_SETTINGS_MODULE"] = "signposting.settings"
-    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.update({**env, "LOG_LEVEL": "WARNING"})
     import django
 
     django.setup()
 
 
-def manage(env: dict[str, str], *command: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *command],
-        cwd=ROOT,
-        env={**env, "LOG_LEVEL": "WARNING"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if check and result.returncode != 0:
+def manage(*command: str, check: bool = True) -> subprocess.CompletedProcess:
+    """A management command, in this process (each process of Django costs seconds of a
+    shared machine's CPU); its output, and its exit status as a process would give it."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    # After the failover, this process's connection is the dead primary's: the command
+    # connects again, through the multi-host URL, to the new one.
+    connection.close()
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(*command, stdout=out, stderr=err)
+        returncode = 0
+    except SystemExit as exit_:
+        returncode = exit_.code if isinstance(exit_.code, int) else 1
+    except Exception as error:  # a CommandError, a database error: reported as a failure
+        err.write(f"{type(error).__name__}: {error}")
+        returncode = 1
+    result = subprocess.CompletedProcess(command, returncode, out.getvalue(), err.getvalue())
+    if check and returncode != 0:
         raise DrillFailed(f"manage.py {' '.join(command)} failed: {result.stderr.strip()[-800:]}")
     return result
 
@@ -367,34 +385,35 @@ def sign_in(*, count: int) -> list[User]:
 
 
 def _gunicorn(env: dict, *, port: int, workers: int, base: Path, n: int) -> subprocess.Popen:
-    log = (base / "logs" / f"gunicorn-{n}.log").open("w")
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "signposting.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--backlog",
-            "256",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with (base / "logs" / f"gunicorn-{n}.log").open("w") as log:
+        return subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "signposting.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--backlog",
+                "256",
+                "--forwarded-allow-ips=",  # as `make run`: no proxy in front
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _sealer(env: dict, *, base: Path, n: int) -> subprocess.Popen:
-    log = (base / "logs" / f"sealer-{n}.log").open("w")
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "seal_audit", "--follow"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with (base / "logs" / f"sealer-{n}.log").open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "seal_audit", "--follow"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
@@ -792,7 +811,15 @@ def _statuses(answers: list[Answer]) -> str:
         f"{kind} " + ", ".join(f"{status}: {n}" for status, n in sorted(by_status.items()))
         for kind, by_status in counts.items()
     ]
-    return "answers (status: count; 0 is no answer): " + "; ".join(parts)
+    served = [
+        sum(1 for a in answers if a.instance == instance and a.status == 200)
+        for instance in sorted({a.instance for a in answers})
+    ]
+    return (
+        "answers (status: count; 0 is no answer): "
+        + "; ".join(parts)
+        + f"; answered 200 by each instance: {served}"
+    )
 
 
 def _lock_takes(base: Path, killed_wall: float) -> dict[int, list[float]]:

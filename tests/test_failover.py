@@ -79,7 +79,7 @@ def test_a_failover_under_load_loses_no_acknowledged_lookup():
                 *("--dir", str(base / "drill")),
                 *("--ports", ",".join(map(str, cluster_ports))),
                 *("--http-ports", ",".join(map(str, http_ports))),
-                *("--users", "16", "--connections", "4", "--children", "200"),
+                *("--users", "16", "--connections", "4", "--children", "200", "--workers", "1"),
                 *("--seconds-before", "3", "--promote-after", "1", "--seconds-after", "4"),
                 *("--max-unavailable", str(MAX_UNAVAILABLE)),
             ],
