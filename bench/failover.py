@@ -39,7 +39,7 @@ what it must not, no spare takes the sealer lock, or the unavailability exceeds
 
     .venv/bin/python bench/failover.py                        # about two minutes
     .venv/bin/python bench/failover.py --seconds-before 5 --seconds-after 10 --users 40
-    .venv/bin/python bench/failover.py --keep                 # leave the cluster and logs
+    .venv/bin/python bench/failover.py --keep    # leave the cluster, logs and answers.csv
 
 As root (as in CI) the servers run as `postgres` (bench/cluster.py). Everything it starts
 (the cluster, both gunicorns, both sealers) is stopped at the end, on failure and on Ctrl-C
@@ -257,6 +257,7 @@ def _drill(
             base=base,
         )
     )
+    _write_answers(base / "answers.csv", timeline)
     _say(
         f"Load stopped: {len(timeline.answers)} answers; the new primary is"
         f" {cluster.primary().name} (port {cluster.primary().port})"
@@ -739,6 +740,28 @@ def _report(
         *sealer_lines,
     ]
     return Report(lines, problems, len(lost), len(acknowledged), window["unavailable"])
+
+
+def _write_answers(path: Path, timeline: Timeline) -> None:
+    """Every answer, in seconds from the kill, for a look afterwards (--keep)."""
+    import csv
+
+    killed = timeline.killed or 0.0
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["kind", "instance", "started", "ended", "status", "request_id", "bad"])
+        for a in timeline.answers:
+            writer.writerow(
+                [
+                    a.kind,
+                    a.instance + 1,
+                    f"{a.started - killed:.3f}",
+                    f"{a.ended - killed:.3f}",
+                    a.status,
+                    a.request_id,
+                    a.bad_page,
+                ]
+            )
 
 
 def _events_by_request_id(cluster: Cluster, request_ids: list[str]) -> dict[str, list[str]]:
