@@ -2,7 +2,7 @@
 for a few seconds each side of the primary's death, on a cluster and two gunicorn instances
 of its own (free ports, a directory of its own). Every lookup answered 200 keeps its audit
 event on the new primary, the chain verifies, and the service is back within the limit.
-About forty seconds; PostgreSQL only (its own replication)."""
+About twenty seconds on a quiet machine; PostgreSQL only (its own replication)."""
 
 import os
 import re
