@@ -139,6 +139,7 @@ def seal_follow(*, stop: threading.Event, interval: float, limit: int = BATCH) -
     when nothing waits. Returns how many events it sealed."""
     sealed = 0
     holding = False
+    failures = 0  # database errors in a row
     while not stop.is_set():
         try:
             if not holding:
@@ -148,15 +149,28 @@ def seal_follow(*, stop: threading.Event, interval: float, limit: int = BATCH) -
                     continue
                 logger.info("Sealer: took the sealer lock; sealing the audit chain")
             count = seal_pending(limit=limit)
-        except DatabaseError:
+        except DatabaseError as error:
             # The session may be gone, and the lock with it: start again on a new connection.
-            logger.exception(
-                "Sealer: database error; %s", "lost the sealer lock" if holding else "trying again"
-            )
+            # The first error of a run in full; while the database stays away (a failover),
+            # one line each try, never a traceback five times a second.
+            state = "lost the sealer lock" if holding else "trying again"
+            if failures == 0:
+                logger.exception("Sealer: database error; %s", state)
+            else:
+                logger.warning(
+                    "Sealer: database error again (%s, %d in a row); %s",
+                    type(error).__name__,
+                    failures + 1,
+                    state,
+                )
+            failures += 1
             holding = False
             connection.close()
             stop.wait(interval)
             continue
+        if failures:
+            logger.info("Sealer: the database answers again after %d error(s)", failures)
+            failures = 0
         sealed += count
         if count < limit:
             stop.wait(interval)

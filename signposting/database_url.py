@@ -9,7 +9,9 @@ becomes HOST="10.0.0.1,10.0.0.2" and PORT="5432,5432": psycopg hands both lists 
 which tries the hosts in turn and, with target_session_attrs=read-write, keeps the one that
 accepts writes (the primary, wherever it is after a failover). Every query option goes into
 OPTIONS for libpq, and connect_timeout defaults to MULTI_HOST_CONNECT_TIMEOUT seconds, so that
-a host that is down is passed over in seconds, not the minutes a lost packet can take.
+a host that is down is passed over in seconds, not the minutes a lost packet can take; TCP
+keepalives and tcp_user_timeout (MULTI_HOST_TCP_OPTIONS) end a connection to a host that
+vanished silently in about 20 s.
 (django-environ 0.14 reads such a URL too, but drops the port of a host written without one,
 so that "h1,h2:5434" means port 5434 for both, keeps IPv6 brackets that libpq does not take,
 and sets no timeout.)
@@ -27,6 +29,19 @@ SQLITE_ENGINE = "django.db.backends.sqlite3"
 DEFAULT_PORT = "5432"
 # Seconds libpq waits for each host of a multi-host URL before trying the next.
 MULTI_HOST_CONNECT_TIMEOUT = 3
+# A server that vanishes without closing its connections (a power cut, a network partition)
+# leaves a request waiting for an answer that never comes. With these TCP settings the
+# connection is declared dead within about 20 s (data unacknowledged for 15 s, or silence
+# for 10 s and then 3 unanswered keepalives 3 s apart), before gunicorn's 30 s worker
+# timeout: the user sees the "service unavailable" page, and the next request connects
+# to whichever host is now the primary. A URL's own values win.
+MULTI_HOST_TCP_OPTIONS = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,  # milliseconds
+}
 # Django's own keys, which a URL may carry in its query as django-environ allows
 # (?conn_max_age=600); every other key is a libpq option.
 _DJANGO_KEYS = {
@@ -118,7 +133,10 @@ def _multi_host_config(rest: str) -> dict[str, Any]:
         # One port for each host, in the same order: libpq pairs them by position.
         "PORT": ",".join(ports),
     }
-    options: dict[str, Any] = {"connect_timeout": MULTI_HOST_CONNECT_TIMEOUT}
+    options: dict[str, Any] = {
+        "connect_timeout": MULTI_HOST_CONNECT_TIMEOUT,
+        **MULTI_HOST_TCP_OPTIONS,
+    }
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key.upper() in _DJANGO_KEYS:
             config[key.upper()] = _DJANGO_KEYS[key.upper()](value)

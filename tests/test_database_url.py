@@ -5,7 +5,12 @@ import environ
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from signposting.database_url import MULTI_HOST_CONNECT_TIMEOUT, database_config, databases
+from signposting.database_url import (
+    MULTI_HOST_CONNECT_TIMEOUT,
+    MULTI_HOST_TCP_OPTIONS,
+    database_config,
+    databases,
+)
 
 CLUSTER = "postgres://postgres@127.0.0.1:5433,127.0.0.1:5434/signposting"
 
@@ -32,7 +37,22 @@ def test_several_hosts_become_libpq_lists_in_the_same_order():
     assert config["OPTIONS"] == {
         "target_session_attrs": "read-write",
         "connect_timeout": MULTI_HOST_CONNECT_TIMEOUT,
+        **MULTI_HOST_TCP_OPTIONS,
     }
+
+
+def test_a_host_that_vanishes_silently_is_given_up_before_gunicorn_kills_the_worker():
+    options = database_config(CLUSTER)["OPTIONS"]
+    # Data unacknowledged past tcp_user_timeout, or the keepalives unanswered, end the
+    # connection: both within gunicorn's 30 s worker timeout, so the user gets the error
+    # page rather than a dropped connection.
+    silent = (
+        options["keepalives_idle"] + options["keepalives_interval"] * options["keepalives_count"]
+    )
+    assert options["keepalives"] == 1
+    assert silent < 30
+    assert options["tcp_user_timeout"] < 30_000
+    assert database_config(CLUSTER + "?keepalives_idle=60")["OPTIONS"]["keepalives_idle"] == 60
 
 
 def test_a_dead_host_is_passed_over_in_seconds_unless_the_url_says_otherwise():

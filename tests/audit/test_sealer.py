@@ -342,3 +342,30 @@ def test_the_worker_seals_as_events_commit_and_stops_cleanly_on_sigterm():
     assert "took the sealer lock" in err  # the JSON log lines
     assert sealed_numbers(head) == numbers
     assert sealer_lock_holders() == []
+
+
+def test_while_the_database_is_away_the_sealer_logs_one_traceback_then_one_line_a_try(
+    monkeypatch, caplog
+):
+    # A failover: the database answers nothing for a while, then answers again.
+    stop = threading.Event()
+    outcomes = iter([DatabaseError("gone"), DatabaseError("gone"), DatabaseError("gone"), 0])
+
+    def batch(*, limit):
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        stop.set()
+        return outcome
+
+    monkeypatch.setattr("audit.sealer._take_the_sealer_lock", lambda: True)
+    monkeypatch.setattr("audit.sealer._release_the_sealer_lock", lambda: None)
+    monkeypatch.setattr("audit.sealer.seal_pending", batch)
+    monkeypatch.setattr("audit.sealer.connection.close", lambda: None)
+    with caplog.at_level("INFO", logger="audit.sealer"):
+        assert seal_follow(stop=stop, interval=0.001) == 0
+
+    errors = [r for r in caplog.records if "database error" in r.getMessage()]
+    assert [bool(r.exc_info) for r in errors] == [True, False, False]
+    assert "3 in a row" in errors[-1].getMessage()
+    assert caplog.records[-1].getMessage() == "Sealer: the database answers again after 3 error(s)"
