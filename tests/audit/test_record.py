@@ -1,7 +1,7 @@
 """audit.services.record: what an event holds, and that it commits with the caller or not at all."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import RequestFactory
 
 from accounts.models import Role
@@ -170,3 +170,47 @@ def test_the_lookup_count_the_index_and_the_list_of_lookups_agree():
     assert in_index == {str(action) for action in selectors.LOOKUPS}
     for action in selectors.LOOKUPS:
         assert f"'{action}'" in selectors._LOOKUPS_SQL
+
+
+class _Statements:
+    """Each statement Django sends, with whether a transaction was open around it."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, bool]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.seen.append((sql.split("(")[0].strip(), connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite numbers and seals in several statements"
+)
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_an_event_with_no_signed_in_actor_is_one_statement_of_its_own():
+    from audit.models import AuditEventChild, UnsealedEvent  # noqa: TID251 (its rows checked)
+
+    statements = _Statements()
+    with connection.execute_wrapper(statements):
+        event = record(request=None, action=Action.SEARCH, children=["7KQ-4M2-PX9"])
+    assert statements.seen == [("SELECT * FROM audit_append", False)]
+    # Committed at once, with its child link and its place in the sealer's queue.
+    connection.close()  # a new session sees only what committed
+    assert AuditEventChild.objects.filter(event_id=event.id).count() == 1
+    assert UnsealedEvent.objects.filter(event_id=event.id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_signed_in_actors_event_commits_with_its_lookup_time_rules():
+    user = make_user(role=Role.PRACTITIONER, organisation=make_area())
+    statements = _Statements()
+    with connection.execute_wrapper(statements):
+        record(request=signed_in_request(user), action=Action.SEARCH, children=["7KQ-4M2-PX9"])
+    # The rules read before the append and write after it, in the same transaction.
+    appends = [
+        in_transaction
+        for sql, in_transaction in statements.seen
+        if "audit_append" in sql or "audit_auditevent" in sql
+    ]
+    assert appends and all(appends)
+    assert sum(in_transaction for _, in_transaction in statements.seen) > 1
