@@ -5,16 +5,19 @@ On a cluster of its own (bench/cluster.py: a primary, its synchronous standby an
 archive, under var/restore-drill/ on ports 5435 and 5436), migrated:
 
 1. some audited events, then a base backup (pg_basebackup), timed and measured;
-2. N audited events through the app's own `audit.services.record`, then the point in time
-   (the primary's clock), a checkpoint of the chain's head at that point, a pause, and N
+2. N audited events through the app's own `audit.services.record`, sealed, and 20 more
+   left waiting for their seals (as some always are), then the point in time (the
+   primary's clock), a checkpoint of the chain's head at that point, a pause, and N
    events more, then a checkpoint of the head after them (`manage.py audit_checkpoint`, as
    the nightly run keeps them off the host);
 3. the base backup copied into a fresh data directory, started on port 5437 with
    `restore_command` reading the archive, `recovery_target_time` the point and
    `recovery_target_action = 'promote'`, until it takes writes;
 4. checks on the restored database: every event committed before the point is there and
-   none after; `manage.py verify_audit` passes, and passes against the checkpoint taken at
-   the point; against the checkpoint taken after it, it fails, naming the trail as cut short.
+   none after; `manage.py seal_audit` seals the 20 that waited, each at the position and
+   with the hash the original gave it; `manage.py verify_audit` passes, and passes against
+   the checkpoint taken at the point; against the checkpoint taken after it, it fails,
+   naming the trail as cut short.
 
 Prints the figures (the base backup's time and size beside a plain copy of the same files,
 the WAL replayed, the restore's time) and, last, `restore drill: passed` or what failed.
@@ -41,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 from bench.cluster import Cluster, ClusterError, Node  # noqa: E402
 
 DEFAULT_DIR = ROOT / "var" / "restore-drill"
+# Events committed just before the point whose seals come after it (sealed on the restored
+# server by seal_audit).
+LATE = 20
 SECRET_KEY = "restore-drill-throwaway-key"  # noqa: S105 (a drill database, thrown away)
 
 
@@ -116,9 +122,12 @@ def _drill(cluster: Cluster, *, backup: Path, restored: Node, base: Path, events
     shutil.rmtree(base / "plain-copy")
 
     app.record_events(run=run, phase="before", count=events)
-    # Where the chain is sealed after commit (`seal_audit`, issue 18 part 1), the seals of
-    # these events commit before the point too.
+    # The chain is sealed after commit (`seal_audit`, docs/decisions/0010): the seals of
+    # these events commit before the point too...
     app.seal(url)
+    # ...but not those of the last few, as in life: a restore to a point finds them in the
+    # sealer's queue, and seal_audit on the restored server seals them.
+    app.record_events(run=run, phase="late", count=LATE)
     point = cluster.sql(cluster.primary(), "SELECT clock_timestamp()")[0][0]
     at_point = base / "checkpoint-at-point.json"
     at_point.write_text(manage(url, "audit_checkpoint"))
@@ -146,6 +155,25 @@ def _drill(cluster: Cluster, *, backup: Path, restored: Node, base: Path, events
         raise DrillFailed(f"events committed before the point are missing: {found}")
     if found.get("after"):
         raise DrillFailed(f"{found['after']} events committed after the point came back")
+    if found.get("late") != LATE:
+        raise DrillFailed(f"events committed before the point, unsealed, are missing: {found}")
+    sealed_now = manage(restored_url, "seal_audit").strip()
+    if sealed_now != f"Sealed {LATE} event(s).":
+        raise DrillFailed(f"seal_audit on the restored server: {sealed_now!r}")
+    # Sealed where the original sealed them: the restored chain is the original's, cut short.
+    head, head_hash = cluster.sql(
+        restored,
+        "SELECT position, hash FROM audit_auditseal ORDER BY position DESC LIMIT 1",
+        dbname="signposting",
+    )[0]
+    original = cluster.sql(
+        cluster.primary(),
+        "SELECT hash FROM audit_auditseal WHERE position = %s",
+        (head,),
+        dbname="signposting",
+    )
+    if original != [(head_hash,)]:
+        raise DrillFailed(f"the restored seal at position {head} is not the original's")
     verified = manage(restored_url, "verify_audit").strip()
     manage(restored_url, "verify_audit", "--checkpoint", str(at_point))
     cut = manage(
@@ -162,8 +190,10 @@ def _drill(cluster: Cluster, *, backup: Path, restored: Node, base: Path, events
         " restored from the archive",
         f"restore: {restore_seconds:.1f} s from copying the base backup to taking writes"
         f" (of which the copy {copy_back_seconds:.1f} s)",
-        f"events: {found.get('before', 0)} of {events} committed before the point restored,"
-        f" {found.get('after', 0)} of {events} after it",
+        f"events: {found.get('before', 0) + LATE} of {events + LATE} committed before the point"
+        f" restored, {found.get('after', 0)} of {events} after it",
+        f"seal_audit on the restored server: {LATE} of them committed before the point with"
+        f" their seals after it, sealed now at positions up to {head}, each the original's",
         f"verify_audit on the restored trail: {verified}",
         f"verify_audit against the checkpoint taken after the point (sequence {after_sequence}):"
         f" fails as it must: {_broken_line(cut)}",
