@@ -4,6 +4,11 @@ The audit tables refuse DELETE and TRUNCATE (database triggers), so a plain
 flush would fail; Django's test framework flushes after every transactional
 test. This flush empties every other table and leaves the trail, which stays
 a valid chain, as it is (with the sealer's queue of events not yet chained).
+
+It never resets the tables' id sequences either, whatever it is asked: the trail names
+users by their id (actor_id), and a user created after a flush must never take the id of
+one the trail already names, or their lookups would count as the new user's (the hourly
+limit) and appear in the new user's activity report.
 """
 
 from django.core.management.color import no_style
@@ -31,7 +36,7 @@ class Command(flush.Command):
         sql_list = connection.ops.sql_flush(
             no_style(),
             tables,
-            reset_sequences=options.get("reset_sequences", True),
+            reset_sequences=False,
             allow_cascade=options.get("allow_cascade", False),
         )
         if options["interactive"]:

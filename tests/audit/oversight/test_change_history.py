@@ -4,10 +4,12 @@ import io
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Organisation
 from audit.models import ChangeRecord
@@ -68,6 +70,23 @@ def test_flush_empties_everything_but_the_audit_trail():
 
     assert not User.objects.exists()
     assert head_sequence() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_flush_a_new_user_never_takes_the_id_of_one_the_trail_names():
+    from accounts.models import Role
+    from audit.selectors import lookups_since
+    from audit.services import record
+
+    gone = make_user(role=Role.PRACTITIONER)
+    record(request=None, action="search", actor=gone)
+    call_command("flush", "--no-input", stdout=io.StringIO())
+
+    newcomer = make_user(role=Role.PRACTITIONER)
+    assert newcomer.pk > gone.pk
+    # The old user's lookup is not the newcomer's (the hourly limit counts by id).
+    since = timezone.now() - timedelta(hours=1)
+    assert lookups_since(user_id=newcomer.pk, since=since, limit=60) == 0
 
 
 def test_ruff_bans_the_audit_model_outside_the_audit_app(tmp_path):
