@@ -38,14 +38,15 @@ PostgreSQL only. Run from the repository root:
     .venv/bin/python bench/scale.py --children 100000 --events 300000 \\
         --database signposting_scalebench_smoke --queries 50            # smoke run, ~3 minutes
 
-How long: on this 2-core machine the load runs at about 6,000 children, 30,000 events and
-30,000 seals a second (see the README), so the full size takes about 30 min for the
-children, 11 min for the events, 11 min for the seals and 20-30 min more for indexes and
-VACUUM: over an hour, and about 60 GB of disk. The timings then take some minutes, plus
-find_duplicates (about 64 s a million children) and verify_audit (about 1 min a million
-events). --keep reuses the load. Without --keep the database is dropped first and again at
-the end: never name one you care about. The server is postgres@127.0.0.1:5432 unless
---server says otherwise.
+How long: on this 2-core machine (shared) the load ran at about 5,000 children, 20,000
+to 35,000 events and 24,000 seals a second (see the README), so the full size takes about
+40 min for the children, 10-17 min for the events, 14 min for the seals and 20-30 min more
+for indexes and VACUUM: well over an hour; and about 40 GB of disk (the 100,000 / 300,000
+run took 0.17 GB for the register and 0.32 GB for the trail, tables and indexes: scaled,
+18 GB and 21 GB). The timings then take some minutes, plus find_duplicates (about 64 s a
+million children) and verify_audit (about 35 s a million events). --keep reuses the load.
+Without --keep the database is dropped first and again at the end: never name one you care
+about. The server is postgres@127.0.0.1:5432 unless --server says otherwise.
 """
 
 import argparse
@@ -530,14 +531,16 @@ def compare(small_file: str, large_file: str) -> int:
     )
     before = {(each["group"], each["name"]): each for each in small["rows"]}
     print(f"\n{'':<8} {'measurement':<46} {'p95 before':>11} {'p95 after':>10} {'growth':>7}")
+    print("(milliseconds; jobs: seconds)")
     for each in large["rows"]:
         old = before.get((each["group"], each["name"]))
-        if not old or old.get("p95") is None or each.get("p95") is None:
+        then, now = _figure(old or {}), _figure(each)
+        if then is None or now is None:
             print(f"{each['group']:<8} {each['name']:<46} {'':>11} {'':>10}  not in both")
             continue
         print(
-            f"{each['group']:<8} {each['name']:<46} {old['p95']:>11.2f} {each['p95']:>10.2f}"
-            f" {each['p95'] / old['p95'] if old['p95'] else float('inf'):>6.1f}x"
+            f"{each['group']:<8} {each['name']:<46} {then:>11.2f} {now:>10.2f}"
+            f" {now / then if then else float('inf'):>6.1f}x"
         )
     old_sizes = {entry["name"]: entry["bytes"] for entry in small["sizes"]}
     print(f"\n{'table or index':<58} {'before':>10} {'after':>10} {'growth':>7}")
@@ -549,6 +552,11 @@ def compare(small_file: str, large_file: str) -> int:
             f" {entry['bytes'] / 2**20:>8.1f}MB {growth}"
         )
     return 0
+
+
+def _figure(entry: dict) -> float | None:
+    """A row's p95 in milliseconds, or a job's seconds."""
+    return entry.get("seconds", entry.get("p95_ms"))
 
 
 def main() -> int:
