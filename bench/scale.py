@@ -169,8 +169,7 @@ def load_children(url: str, children: int, seed: int) -> dict[str, float]:
         ],
         cwd=ROOT,
         check=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.DEVNULL,  # the demo logins; progress goes to stderr
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # its progress, as it goes
     )
     seeded = time.perf_counter() - began
     with psycopg.connect(url) as conn:
