@@ -367,7 +367,22 @@ def measure_trail(queries: int, seed: int) -> list[trail.Row]:
         elif each.name.startswith("user_activity"):
             each.target_ms = TARGET_USER_ACTIVITY_MS
     pages = trail.measure_pages(targets, queries)
+    user = targets.typical_users[0] if targets.typical_users else 0
+    child = targets.children[0] if targets.children else ""
+    first_paths = {
+        "child access report": f"/audit/children/{child}/",
+        "user activity": f"/audit/users/{user}/",
+        "flags queue": "/audit/flags/",
+        "extra: /audit/?child=": f"/audit/?child={child}",
+        "extra: /audit/?username=": (
+            f"/audit/?username=bench-actor-{trail._actor_k(user):04d}@bench.invalid"
+        ),
+        "event list /audit/": "/audit/",
+    }
     for each in pages:
+        each.kind = next(
+            (path for start, path in first_paths.items() if each.name.startswith(start)), ""
+        )
         # The issue's figures: every auditor page <= 100 ms, the list by user <= 50 ms.
         if "username=" in each.name:
             each.name = "event list /audit/?username=<user>"
@@ -378,6 +393,35 @@ def measure_trail(queries: int, seed: int) -> list[trail.Row]:
         else:
             each.target_ms = TARGET_PAGE_MS
     return rows + pages
+
+
+def explain_missed_pages(rows: list[trail.Row]) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of each page that missed its
+    target (its first target's path, as measure_trail noted it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = None
+    for each in rows:
+        if each.group != "page" or verdict(each) != "NOT met" or not each.kind.startswith("/"):
+            continue
+        client = client or trail.auditor_client()
+        with CaptureQueriesContext(connection) as captured:
+            client.get(each.kind, secure=True)
+        selects = [
+            query
+            for query in captured.captured_queries
+            if query["sql"].lstrip().upper().startswith(("SELECT", "WITH"))
+        ]
+        if not selects:
+            continue
+        slowest = max(selects, key=lambda query: float(query["time"]))
+        print(f"\n--- {each.name} missed: its slowest statement ({slowest['time']} s), {each.kind}")
+        print(slowest["sql"][:2000])
+        try:
+            print(trail.explain(slowest["sql"]))
+        except Exception as error:
+            print(f"(could not explain: {type(error).__name__}: {error})")
 
 
 def once(group: str, name: str, target_s: float | None, call) -> trail.Row:
@@ -636,6 +680,7 @@ def main() -> int:
     rows += [verified, *measure_jobs(args, children)]
     table_sizes = sizes(url)
     print_rows(rows)
+    explain_missed_pages(rows)
     print_sizes(table_sizes)
     rates = {
         "children_per_s": figures["children_child"] / figures["children_seconds"],
