@@ -10,7 +10,7 @@ months in a PostgreSQL database of its own; what each read costs there, and disk
       generate_series, one transaction a batch of --batch events; set-based SQL in the
       server: 20,000-35,000 events a second with their links here, where generating
       them in Python for COPY, as bench/verify_audit.py does, made about 6,000 a second
-      with their seals, indexes kept; with the seals, below, about 11,000 a second), the
+      with their seals, indexes kept; with the seals, below, 11,000-15,000 a second), the
       events spread over the working days of --months months and concerning the children
       of the register (a power law: a few children looked up far more than most), with
       their child links, flags and outcomes; audit indexes dropped during the load;
