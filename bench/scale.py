@@ -40,13 +40,15 @@ PostgreSQL only. Run from the repository root:
     .venv/bin/python bench/scale.py --children 100000 --events 300000 \\
         --database signposting_scalebench_smoke --queries 50            # smoke run, ~3 minutes
 
-How long: on this 2-core machine (shared) the load ran at about 5,000 children, 20,000
-to 35,000 events and 24,000 seals a second (see the README), so the full size takes about
-40 min for the children, 10-17 min for the events, 14 min for the seals and 20-30 min more
-for indexes and VACUUM: well over an hour; and about 40 GB of disk (the 100,000 / 300,000
-run took 0.17 GB for the register and 0.32 GB for the trail, tables and indexes: scaled,
-18 GB and 21 GB). The timings then take some minutes, plus find_duplicates (about 64 s a
-million children) and verify_audit (about 35 s a million events). --keep reuses the load.
+How long: on this 2-core machine (shared) the 1,000,000 / 2,000,000 run loaded about 6,000
+children, 22,000 events (36,000 before indexes and VACUUM) and 28,000 seals a second, so the
+full size takes about 31 min for the children, 8 min for their indexes, 15 min for the
+events, 12 min for the seals: about an hour; then verify_audit about 12 min (35 s a million
+events) and find_duplicates about 14 min (76 s a million children), and the timings a few
+minutes: about 1.5 hours in all; and about 40 GB of disk (1.6 GB for the register and 2.1
+GB for the trail at 1,000,000 / 2,000,000, tables and indexes; scaled, 18 GB and 21 GB).
+The timings alone, with --keep: some minutes, plus find_duplicates (about 76 s a
+million children) and verify_audit. --keep reuses the load.
 Without --keep the database is dropped first and again at the end: never name one you care
 about. The server is postgres@127.0.0.1:5432 unless --server says otherwise.
 """
