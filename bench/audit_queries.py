@@ -447,13 +447,26 @@ def create_accounts(rng: random.Random) -> list[tuple]:
     return rows
 
 
-def workdays(today: date) -> list[tuple[int, date]]:
-    days = [today - timedelta(days=n) for n in range(DAYS, 0, -1)]
+def workdays(today: date, span: int = DAYS) -> list[tuple[int, date]]:
+    days = [today - timedelta(days=n) for n in range(span, 0, -1)]
     return list(enumerate(day for day in days if day.weekday() < 5))
 
 
-def load(server: str, database: str, events: int, batch: int, seed: int) -> float:
-    """Loads the trail into the freshly migrated database; returns the seconds it took."""
+def load(
+    server: str,
+    database: str,
+    events: int,
+    batch: int,
+    seed: int,
+    *,
+    span: int = DAYS,
+    register: bool = False,
+) -> float:
+    """Loads the trail into the freshly migrated database; returns the seconds it took.
+
+    `span`: the days the events spread over (working days among them). With `register`,
+    the events concern the children of the register (children_child, e.g. as seed_demo
+    made them) instead of public ids made up here (bench/scale.py)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -461,8 +474,8 @@ def load(server: str, database: str, events: int, batch: int, seed: int) -> floa
     rng = random.Random(seed)
     actors = create_accounts(rng)
     connection.close()
-    children = public_ids(children_count(events), rng)
-    days = workdays(timezone.localdate())
+    children = [] if register else public_ids(children_count(events), rng)
+    days = workdays(timezone.localdate(), span)
     url = f"{server}/{database}"
     # Client-side binding: CREATE TABLE AS takes no server-side parameters.
     with psycopg.connect(url, cursor_factory=psycopg.ClientCursor) as conn:
@@ -474,9 +487,18 @@ def load(server: str, database: str, events: int, batch: int, seed: int) -> floa
             with cursor.copy("COPY bench_child (n, public_id) FROM STDIN") as copy:
                 for n, public_id in enumerate(children, start=1):
                     copy.write_row((n, public_id))
-            with cursor.copy("COPY bench_workday (n, day) FROM STDIN") as copy:
-                for row in days:
-                    copy.write_row(row)
+        if register:
+            # In a random order, so that the most looked-up children are spread over areas.
+            conn.execute(
+                "INSERT INTO bench_child (n, public_id) SELECT row_number() OVER (), public_id"
+                " FROM (SELECT public_id FROM children_child ORDER BY md5(public_id)) AS c"
+            )
+            children_total = conn.execute("SELECT count(*) FROM bench_child").fetchone()[0]
+        else:
+            children_total = len(children)
+        with conn.cursor() as cursor, cursor.copy("COPY bench_workday (n, day) FROM STDIN") as copy:
+            for row in days:
+                copy.write_row(row)
         conn.execute("ANALYZE bench_actor, bench_child, bench_workday")
         indexes = conn.execute(INDEXES_SQL).fetchall()
         for table, index, _, constraint, _ in indexes:
@@ -489,7 +511,7 @@ def load(server: str, database: str, events: int, batch: int, seed: int) -> floa
         ).fetchone()
         conn.commit()
         print(
-            f"loading {events:,} events: {len(actors):,} actors, {len(children):,} children,"
+            f"loading {events:,} events: {len(actors):,} actors, {children_total:,} children,"
             f" {len(days)} working days; {len(indexes)} indexes dropped for the load",
             flush=True,
         )
@@ -504,7 +526,7 @@ def load(server: str, database: str, events: int, batch: int, seed: int) -> floa
             "admins": ADMINS[1],
             "auditor_first": AUDITORS[0],
             "auditors": AUDITORS[1],
-            "children": len(children),
+            "children": children_total,
             "id_base": id_base,
             "seq_base": seq_base,
         }
@@ -558,7 +580,7 @@ def load(server: str, database: str, events: int, batch: int, seed: int) -> floa
     with psycopg.connect(url) as conn:
         meta = {
             "events": str(events),
-            "children": str(len(children)),
+            "children": str(children_total),
             "links": str(links),
             "seed": str(seed),
             "load_seconds": f"{seconds:.1f}",
