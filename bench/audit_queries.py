@@ -447,6 +447,29 @@ def create_accounts(rng: random.Random) -> list[tuple]:
     return rows
 
 
+def build_indexes(
+    conn: psycopg.Connection, indexes: list[tuple], *, maintenance_work_mem: str
+) -> float:
+    """Builds again the indexes and constraints dropped for a load (table, index, its
+    definition, or its constraint's name and definition), one at a time, committing each;
+    returns the seconds taken."""
+    began = time.perf_counter()
+    # One core for the builds: the machine is shared.
+    conn.execute(f"SET maintenance_work_mem = '{maintenance_work_mem}'")
+    conn.execute("SET max_parallel_maintenance_workers = 0")
+    for table, index, definition, constraint, constraint_definition in indexes:
+        started = time.perf_counter()
+        if constraint:
+            conn.execute(
+                f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {constraint_definition}'
+            )
+        else:
+            conn.execute(definition)
+        conn.commit()
+        print(f"  built {index} ({time.perf_counter() - started:.1f} s)", flush=True)
+    return time.perf_counter() - began
+
+
 def workdays(today: date, span: int = DAYS) -> list[tuple[int, date]]:
     days = [today - timedelta(days=n) for n in range(span, 0, -1)]
     return list(enumerate(day for day in days if day.weekday() < 5))
@@ -557,19 +580,7 @@ def load(
             "SELECT setval('audit_event_number', (SELECT max(sequence) FROM audit_auditevent))"
         )
         conn.commit()
-        # One core for the index builds: the machine is shared.
-        conn.execute("SET maintenance_work_mem = '512MB'")
-        conn.execute("SET max_parallel_maintenance_workers = 0")
-        for table, index, definition, constraint, constraint_definition in indexes:
-            started = time.perf_counter()
-            if constraint:
-                conn.execute(
-                    f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {constraint_definition}'
-                )
-            else:
-                conn.execute(definition)
-            conn.commit()
-            print(f"  built {index} ({time.perf_counter() - started:.1f} s)", flush=True)
+        build_indexes(conn, indexes, maintenance_work_mem="512MB")
         flags = conn.execute(FLAGS_SQL, {"every": EVENTS_PER_FLAG}).rowcount
         outcomes = conn.execute(OUTCOMES_SQL, params).rowcount
         conn.commit()

@@ -87,6 +87,8 @@ TARGET_ARCHIVE_S = 300.0
 VERIFY_S_PER_MILLION_EVENTS = 60.0  # bench/verify_audit.py
 DUPLICATES_S_PER_MILLION_CHILDREN = 600.0  # bench/duplicates.py
 
+MIN_QUERIES = 50
+
 REGISTER_TABLES = (
     "children_child",
     "children_name",
@@ -132,21 +134,7 @@ def drop_indexes(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[tupl
 
 
 def build_indexes(conn: psycopg.Connection, indexes: list[tuple]) -> float:
-    began = time.perf_counter()
-    # One core for the builds: the machine is shared.
-    conn.execute("SET maintenance_work_mem = '1GB'")
-    conn.execute("SET max_parallel_maintenance_workers = 0")
-    for table, index, definition, constraint, constraint_definition in indexes:
-        started = time.perf_counter()
-        if constraint:
-            conn.execute(
-                f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {constraint_definition}'
-            )
-        else:
-            conn.execute(definition)
-        conn.commit()
-        print(f"  built {index} ({time.perf_counter() - started:.1f} s)", flush=True)
-    return time.perf_counter() - began
+    return trail.build_indexes(conn, indexes, maintenance_work_mem="1GB")
 
 
 def load_children(url: str, children: int, seed: int) -> dict[str, float]:
@@ -642,6 +630,11 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the figures here")
     parser.add_argument("--compare", nargs=2, metavar=("SMALL", "LARGE"), help="two --json files")
     args = parser.parse_args()
+    if args.queries < MIN_QUERIES:
+        parser.error(
+            f"--queries {args.queries}: at least {MIN_QUERIES} (fewer draws may find no child"
+            " for a kind of typo, and then nothing to time)"
+        )
     if args.compare:
         return compare(*args.compare)
 

@@ -218,6 +218,8 @@ def typo_queries(count: int, seed: int) -> list[TypoQuery]:
     position = 0
     for i in range(count):
         kind = KINDS[i % len(KINDS)]
+        if kind == "previous_or_alias_name" and not with_other:
+            continue  # none of the children drawn has another name (a small --queries)
         pool = (
             with_other
             if kind == "previous_or_alias_name"
