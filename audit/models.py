@@ -10,6 +10,8 @@ changes no audit row.
 from auditlog.models import AbstractLogEntry
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
@@ -127,6 +129,12 @@ class AuditEvent(models.Model):
                 fields=["actor_id", "occurred_at"], include=["action"], name="audit_actor_time"
             ),
             models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
+            # The auditors' event list filtered by user (actor_username__iexact, newest
+            # first): without it the list walks the whole trail's numbers backwards for
+            # the user's few events (154 ms at 2 M events, bench/scale.py).
+            models.Index(
+                Upper("actor_username"), F("sequence").desc(), name="audit_username_number"
+            ),
             # A user's recent lookups: the rate limit (children.ratelimit) and the results
             # gate (audit.selectors.latest_search_results) read this on every lookup.
             models.Index(

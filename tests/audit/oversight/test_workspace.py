@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -227,3 +228,23 @@ def test_a_reason_without_a_code_shows_as_its_text(client, auditor):
     )
     html = client.get("/audit/", {"username": "pat@example.org"}).content.decode()
     assert ">Risk from a parent<" in html and "\u2013: Risk" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the query plan is PostgreSQL's")
+def test_the_list_filtered_by_user_reads_that_users_events_from_their_index():
+    from audit.oversight.selectors import EventFilter, events_matching
+
+    users = [make_user(role=Role.PRACTITIONER) for _ in range(40)]
+    for user in users:
+        for _ in range(10):
+            record(request=as_user(user), action="search")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_auditevent")
+    wanted = users[7].username.upper()  # the filter is case-insensitive
+    page = events_matching(criteria=EventFilter(username=wanted))[:50]
+    plan = page.explain()
+    # The user's events from the index on (upper-cased username, number), newest first:
+    # not the whole trail's numbers walked backwards, filtering.
+    assert "audit_username_number" in plan, plan
+    assert len(page) == 10
+    assert {event.actor_id for event in page} == {users[7].pk}
