@@ -66,6 +66,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cluster import Cluster, ClusterError  # noqa: E402
+from bench.search import signed_in_practitioners  # noqa: E402
 
 DEFAULT_DIR = ROOT / "var" / "failover"
 MARKER = ".failover-drill"  # a directory the drill may delete and make again
@@ -351,40 +352,15 @@ def seed_register(*, children: int) -> list[Query]:
 def sign_in(*, count: int) -> list[User]:
     """`count` practitioners new to the run, vetted, signed in with both factors (their
     sessions in the database, as a sign-in leaves them)."""
-    from django.test import Client
-    from django.utils import timezone
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import Organisation
 
-    from accounts.models import Organisation, Role, Vetting
-    from accounts.models import User as Account
-
-    area = Organisation.objects.get(ons_code="E09000033")
-    today = timezone.localdate()
-    users = []
-    for n in range(count):
-        account = Account.objects.create(
-            username=f"failover-{n}@drill.invalid",
-            email=f"failover-{n}@drill.invalid",
-            role=Role.PRACTITIONER,
-            organisation=area,
-            first_name="Drill",
-            last_name=f"Practitioner {n}",
-        )
-        Vetting.objects.create(
-            user=account,
-            dbs_checked_on=today,
-            training_completed_on=today,
-            agreement_accepted_on=today,
-        )
-        device = TOTPDevice.objects.create(user=account, name="Drill app", confirmed=True)
-        client = Client()
-        client.force_login(account)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        users.append(User(session=client.cookies["sessionid"].value))
-    return users
+    sessions = signed_in_practitioners(
+        count=count,
+        area=Organisation.objects.get(ons_code="E09000033"),
+        username="failover-{n}@drill.invalid",
+        last_name="Practitioner {n}",
+    )
+    return [User(session=session) for session in sessions]
 
 
 # --- The processes beside the cluster ----------------------------------------------------

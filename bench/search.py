@@ -47,6 +47,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # The server(s), without the database; --server replaces it, for example with the cluster
@@ -542,25 +543,38 @@ def bench_sessions() -> list[str]:
 
     Enough of them that none reaches the production limit of 60 lookups an hour: the
     rate limit is on, as in production (docs/decisions/0004)."""
+    from accounts.models import Organisation
+
+    run = f"{int(time.time())}-{os.getpid()}"
+    return signed_in_practitioners(
+        count=BENCH_USERS,
+        area=Organisation.objects.filter(kind="local_authority").order_by("pk").first(),
+        username=f"bench-searcher-{run}-{{n}}@bench.invalid",
+        last_name="Searcher {n}",
+    )
+
+
+def signed_in_practitioners(*, count: int, area: Any, username: str, last_name: str) -> list[str]:
+    """Session ids of `count` new practitioners of `area`, vetted and signed in with both
+    factors (as production requires, SIGNPOSTING_REQUIRE_MFA), their sessions in the
+    database as a sign-in leaves them. `username` and `last_name` are formats of `n`."""
     from django.test import Client
     from django.utils import timezone
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts.models import Organisation, Role, User, Vetting
+    from accounts.models import Role, User, Vetting
 
-    area = Organisation.objects.filter(kind="local_authority").order_by("pk").first()
     today = timezone.localdate()
-    run = f"{int(time.time())}-{os.getpid()}"
     sessions = []
-    for n in range(BENCH_USERS):
+    for n in range(count):
         user = User.objects.create(
-            username=f"bench-searcher-{run}-{n}@bench.invalid",
-            email=f"bench-searcher-{run}-{n}@bench.invalid",
+            username=username.format(n=n),
+            email=username.format(n=n),
             role=Role.PRACTITIONER,
             organisation=area,
             first_name="Bench",
-            last_name=f"Searcher {n}",
+            last_name=last_name.format(n=n),
         )
         Vetting.objects.create(
             user=user,
@@ -568,10 +582,9 @@ def bench_sessions() -> list[str]:
             training_completed_on=today,
             agreement_accepted_on=today,
         )
+        device = TOTPDevice.objects.create(user=user, name="Bench app", confirmed=True)
         client = Client()
         client.force_login(user)
-        # Signed in with both factors, as production requires (SIGNPOSTING_REQUIRE_MFA).
-        device = TOTPDevice.objects.create(user=user, name="Bench app", confirmed=True)
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()

@@ -3,51 +3,31 @@ DATABASE_URL, and what the app's persistent connections do when the primary dies
 standby is promoted (issue 18, part 2). PostgreSQL's own binaries, in a directory of the
 test's own, on free ports: about ten seconds."""
 
-import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import DatabaseError
 from django.db.utils import ConnectionHandler
 from django.test import RequestFactory
 
-from bench.cluster import Cluster, archive_command, binaries_missing, server_user_exists
+from bench.cluster import Cluster, archive_command
 from signposting.database_url import databases
 from signposting.views import health
-
-ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
+from tests.clusters import free_ports, skip_unless_a_cluster_can_run
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    if not ON_POSTGRESQL:
-        pytest.skip("PostgreSQL only: the cluster is PostgreSQL's own replication")
-    if missing := binaries_missing():
-        pytest.skip(f"The PostgreSQL server binaries are not installed ({', '.join(missing)})")
-    if os.geteuid() == 0 and not server_user_exists(os.environ.get("CLUSTER_RUN_AS", "postgres")):
-        pytest.skip("Running as root with no postgres user to run the servers as")
+    skip_unless_a_cluster_can_run()
     # Not pytest's tmp_path: as root the servers run as `postgres`, which must reach the
     # directory, and pytest's are private to their owner.
     base = Path(tempfile.mkdtemp(prefix="signposting-cluster-"))
     base.chmod(0o755)
-    made = Cluster(base / "cluster", ports=_free_ports(2), database="signposting", quiet=True)
+    made = Cluster(base / "cluster", ports=free_ports(2), database="signposting", quiet=True)
     try:
         made.start()
         yield made

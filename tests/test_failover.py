@@ -4,47 +4,24 @@ of its own (free ports, a directory of its own). Every lookup answered 200 keeps
 event on the new primary, the chain verifies, and the service is back within the limit.
 About twenty seconds on a quiet machine; PostgreSQL only (its own replication)."""
 
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from bench.cluster import Cluster, binaries_missing, server_user_exists
+from bench.cluster import Cluster
+from tests.clusters import free_ports, skip_unless_a_cluster_can_run
 
-ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 ROOT = Path(__file__).resolve().parent.parent
 MAX_UNAVAILABLE = 30
 LAST_LINE = re.compile(
     r"^failover: lost (\d+) of (\d+) acknowledged lookups; unavailable ([\d.]+) s$"
 )
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
-
-
-def _skip_unless_a_cluster_can_run() -> None:
-    if not ON_POSTGRESQL:
-        pytest.skip("PostgreSQL only: the failover is PostgreSQL's own replication")
-    if missing := binaries_missing():
-        pytest.skip(f"The PostgreSQL server binaries are not installed ({', '.join(missing)})")
-    if os.geteuid() == 0 and not server_user_exists(os.environ.get("CLUSTER_RUN_AS", "postgres")):
-        pytest.skip("Running as root with no postgres user to run the servers as")
 
 
 def _run(command: list[str], *, timeout: float) -> tuple[int, str]:
@@ -66,11 +43,11 @@ def _run(command: list[str], *, timeout: float) -> tuple[int, str]:
 
 
 def test_a_failover_under_load_loses_no_acknowledged_lookup():
-    _skip_unless_a_cluster_can_run()
+    skip_unless_a_cluster_can_run()
     # Not pytest's tmp_path: as root the servers run as `postgres`, which must reach it.
     base = Path(tempfile.mkdtemp(prefix="signposting-failover-"))
     base.chmod(0o755)
-    cluster_ports, http_ports = _free_ports(2), _free_ports(2)
+    cluster_ports, http_ports = free_ports(2), free_ports(2)
     try:
         returncode, output = _run(
             [
