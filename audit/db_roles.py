@@ -4,6 +4,9 @@
 from django.apps import apps
 
 from audit.models import SEAL_QUEUE_TABLE
+from audit.partitions import SCHEMA
+
+MAKE_PARTITIONS = "audit_make_partitions(date, date)"
 
 AUDIT_APP = "audit"
 
@@ -29,6 +32,13 @@ def grants_sql(*, app_role: str, owner_role: str) -> list[str]:
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {audit} FROM {app_role}",
         f"GRANT SELECT, INSERT ON {audit} TO {app_role}",
         f"GRANT DELETE ON {SEAL_QUEUE_TABLE} TO {app_role}",
+        # The trail's monthly partitions (audit.partitions): made ahead by the sealer and the
+        # nightly run, connected as the app role, through this function, which runs as the
+        # owner; nobody else may call it. The partitions themselves are in a schema the app
+        # role has no access to: it reads and appends through the parent tables only.
+        f"REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC",
+        f"REVOKE EXECUTE ON FUNCTION {MAKE_PARTITIONS} FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {MAKE_PARTITIONS} TO {app_role}",
         # Tables the owner creates in later migrations: ordinary privileges by
         # default; running this again after a migration re-applies the audit rule.
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner_role} IN SCHEMA public "

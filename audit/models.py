@@ -92,6 +92,13 @@ class AuditEvent(models.Model):
     """One thing that happened, as it was at the time. Never changed, never deleted.
 
     Its place in the hash chain is its AuditSeal, given after it commits (audit.sealer).
+
+    On PostgreSQL the events, their child links and their seals are partitioned by month of
+    `occurred_at` (audit.partitions, migration 0015): there the primary key is (id,
+    occurred_at), the unique number is unique with occurred_at, and the links' and seals'
+    foreign keys are (event_id, occurred_at). Django knows the single-column keys, which
+    stay unique: join to an event on its occurred_at too, so that PostgreSQL looks in one
+    month's partition only.
     """
 
     # The event's number: unique and increasing in the order events were inserted, given at
@@ -194,6 +201,10 @@ class AuditSeal(models.Model):
     hash = models.CharField(max_length=64, editable=False)
     # When the sealer sealed it: how far sealing lags (not covered by the hash).
     sealed_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The event's occurred_at, copied (not covered by the hash: the event's is): a seal lives
+    # in its event's month, on PostgreSQL in its partition (audit.partitions), so that a
+    # month of the trail is archived whole.
+    occurred_at = models.DateTimeField(editable=False)
 
     class Meta:
         ordering = ["-position"]
@@ -212,6 +223,8 @@ class UnsealedEvent(models.Model):
     event = models.OneToOneField(
         AuditEvent, on_delete=models.DO_NOTHING, primary_key=True, related_name="unsealed"
     )
+    # The event's occurred_at: finds the event in its month's partition (PostgreSQL).
+    occurred_at = models.DateTimeField(editable=False)
 
     def __str__(self) -> str:
         return f"event {self.event_id} waiting for its seal"

@@ -25,12 +25,13 @@ queue stays empty. docs/decisions/0010.
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from audit import chain
+from audit import chain, partitions
 from audit.models import GENESIS_HASH, AuditEvent, AuditSeal, UnsealedEvent
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ CHAIN_LOCK_KEY = 0x6175646974
 # ("sealer" in hex); the nightly run's is another.
 SEALER_LOCK_KEY = 0x7365616C6572
 BATCH = 1000
+# How often the working sealer makes the trail's partitions ahead (audit.partitions).
+PARTITIONS_EVERY_SECONDS = 3600
 
 _COLUMNS = ("id", "sequence", *chain.HASHED_FIELDS)
 
@@ -69,10 +72,24 @@ def seal_pending(*, limit: int = BATCH) -> int:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
         # Driven from the queue (the `limit` lowest ids, by its primary key), then in number
         # order: ordered by number over the join, the planner may walk the whole trail's
-        # index of numbers to find the few events at its end that wait.
-        waiting = UnsealedEvent.objects.order_by("event_id").values("event_id")[:limit]
+        # index of numbers to find the few events at its end that wait. The events' times
+        # bound the months to look in (PostgreSQL's partitions).
+        waiting = list(
+            UnsealedEvent.objects.order_by("event_id").values_list("event_id", "occurred_at")[
+                :limit
+            ]
+        )
+        if not waiting:
+            return 0
+        times = [occurred_at for _, occurred_at in waiting]
         rows = list(
-            AuditEvent.objects.filter(id__in=waiting).order_by("sequence").values_list(*_COLUMNS)
+            AuditEvent.objects.filter(
+                id__in=[event_id for event_id, _ in waiting],
+                occurred_at__gte=min(times),
+                occurred_at__lte=max(times),
+            )
+            .order_by("sequence")
+            .values_list(*_COLUMNS)
         )
         if not rows:
             return 0
@@ -89,7 +106,7 @@ def seal_pending(*, limit: int = BATCH) -> int:
                 number=event["sequence"],
                 content=chain.body(event),
             )
-            seals.append((position, event["id"], prev_hash, hash_, sealed_at))
+            seals.append((position, event["id"], prev_hash, hash_, sealed_at, event["occurred_at"]))
             prev_hash = hash_
         # UNIQUE(position) and UNIQUE(event) refuse a batch that raced another despite the
         # lock (nothing commits; the next try starts again from the head).
@@ -99,15 +116,16 @@ def seal_pending(*, limit: int = BATCH) -> int:
 
 
 _INSERT_SEALS = (
-    "INSERT INTO audit_auditseal (position, event_id, prev_hash, hash, sealed_at)"
+    "INSERT INTO audit_auditseal (position, event_id, prev_hash, hash, sealed_at, occurred_at)"
     " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[],"
-    " %s::timestamptz[])"
+    " %s::timestamptz[], %s::timestamptz[])"
 )
 _DEQUEUE = "DELETE FROM audit_unsealedevent WHERE event_id = ANY(%s)"
 
 
 def _insert_and_dequeue(seals: list[tuple]) -> None:
-    """Inserts the seals (position, event id, prev_hash, hash, sealed_at) and takes their
+    """Inserts the seals (position, event id, prev_hash, hash, sealed_at, the event's
+    occurred_at) and takes their
     events off the queue. On PostgreSQL two statements of arrays: a thousand model objects
     and a thousand parameters cost the sealer more than the database's work."""
     if connection.vendor == "postgresql":
@@ -117,8 +135,8 @@ def _insert_and_dequeue(seals: list[tuple]) -> None:
             cursor.execute(_DEQUEUE, [columns[1]])
         return
     AuditSeal.objects.bulk_create(
-        AuditSeal(position=p, event_id=e, prev_hash=ph, hash=h, sealed_at=at)
-        for p, e, ph, h, at in seals
+        AuditSeal(position=p, event_id=e, prev_hash=ph, hash=h, sealed_at=at, occurred_at=oc)
+        for p, e, ph, h, at, oc in seals
     )
     UnsealedEvent.objects.filter(event_id__in=[seal[1] for seal in seals]).delete()
 
@@ -140,6 +158,7 @@ def seal_follow(*, stop: threading.Event, interval: float, limit: int = BATCH) -
     sealed = 0
     holding = False
     failures = 0  # database errors in a row
+    partitions_due = 0.0  # time.monotonic() of the next partitions_ahead()
     while not stop.is_set():
         try:
             if not holding:
@@ -148,6 +167,10 @@ def seal_follow(*, stop: threading.Event, interval: float, limit: int = BATCH) -
                     stop.wait(interval)
                     continue
                 logger.info("Sealer: took the sealer lock; sealing the audit chain")
+                partitions_due = 0.0
+            if time.monotonic() >= partitions_due:
+                partitions_ahead()
+                partitions_due = time.monotonic() + PARTITIONS_EVERY_SECONDS
             count = seal_pending(limit=limit)
         except DatabaseError as error:
             # The session may be gone, and the lock with it: start again on a new connection.
@@ -177,6 +200,21 @@ def seal_follow(*, stop: threading.Event, interval: float, limit: int = BATCH) -
     if holding:
         _release_the_sealer_lock()
     return sealed
+
+
+def partitions_ahead() -> None:
+    """Makes the trail's monthly partitions for the months ahead (PostgreSQL), logging what
+    it made. A failure is logged and left to the next hour: it concerns next month, and
+    /healthz reports a missing partition for this month or the next."""
+    if not partitions.partitioned():
+        return
+    try:
+        made = partitions.ensure_partitions()
+    except DatabaseError:
+        logger.exception("Sealer: could not make the audit trail's partitions ahead")
+        return
+    if made:
+        logger.info("Sealer: made %d partition table(s) of the audit trail", made)
 
 
 def _take_the_sealer_lock() -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -147,13 +147,11 @@ def trail_figures(*, now: datetime) -> TrailFigures:
         )
         .order_by("action", "outcome")
     ]
-    head = (
-        AuditSeal.objects.order_by("-position")
-        .values_list("position", "event__occurred_at")
-        .first()
-    )
+    head = AuditSeal.objects.order_by("-position").values_list("position", "occurred_at").first()
     purged = AuditEventChild.objects.filter(
-        occurred_at__gte=day_ago, event__action=Action.RECORD_PURGE
+        occurred_at__gte=day_ago,
+        event__action=Action.RECORD_PURGE,
+        event__occurred_at=F("occurred_at"),
     ).aggregate(last_hour=Count("pk", filter=in_hour), last_day=Count("pk"))
     in_hour_raised = Q(raised_at__gte=hour_ago)
     in_day_raised = Q(raised_at__gte=day_ago)

@@ -158,6 +158,7 @@ def _append_and_seal_sqlite(fields: dict[str, Any]) -> AuditEvent:
             content=chain.body(fields),
         ),
         sealed_at=timezone.now(),
+        occurred_at=event.occurred_at,
     ).save(force_insert=True)
     return event
 

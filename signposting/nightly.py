@@ -1,4 +1,5 @@
-"""The nightly jobs as one run (`manage.py nightly`): the retention purge, the day rules of
+"""The nightly jobs as one run (`manage.py nightly`): the audit trail's partitions made
+ahead, the retention purge, the day rules of
 misuse for yesterday, re-vetting reminders, the audit chain verified against the last
 checkpoint, a new checkpoint, and the e-mail outbox sent; one run at a time.
 
@@ -35,6 +36,7 @@ from audit.checkpoints import (
     checkpoint_write,
 )
 from audit.oversight.services import flags_raise_for_day
+from audit.partitions import MONTHS_AHEAD, Month, ensure_partitions, partitioned
 from audit.verify import Verdict, verify_chain
 from children.services import children_purge_expired
 
@@ -102,6 +104,7 @@ def nightly_run(*, today: date, checkpoint_dir: Path) -> list[PartResult]:
     verify gets none (a checkpoint of a cut chain would vouch for it the next night)."""
     night = _Night(today=today, checkpoint_dir=checkpoint_dir)
     jobs: list[tuple[str, Callable[[], str]]] = [
+        ("audit partitions", night.audit_partitions),
         ("purge", night.purge),
         ("misuse rules", night.misuse_rules),
         ("vetting reminders", night.vetting_reminders),
@@ -128,6 +131,13 @@ class _Night:
     today: date
     checkpoint_dir: Path
     verdict: Verdict | None = None
+
+    def audit_partitions(self) -> str:
+        if not partitioned():
+            return "none: SQLite keeps the trail in single tables"
+        made = ensure_partitions()
+        ready = Month.of(timezone.now()).plus(MONTHS_AHEAD)
+        return f"{made} partition table(s) made; the trail has months up to {ready}"
 
     def purge(self) -> str:
         result = children_purge_expired(today=self.today)

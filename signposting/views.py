@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from accounts.capabilities import vetting_of
+from audit.partitions import missing_ahead
 from audit.selectors import sealing_behind
 from signposting.metrics import CONTENT_TYPE, exposition, scrape_allowed
 from signposting.proxies import untrusted_forwarding_seen
@@ -45,6 +46,9 @@ def health(request: HttpRequest) -> JsonResponse:
     audit_seal = _audit_seal()
     if audit_seal:
         warnings["audit_seal"] = audit_seal
+    audit_partitions = _audit_partitions()
+    if audit_partitions:
+        warnings["audit_partitions"] = audit_partitions
     if warnings:
         return JsonResponse({"status": "warning", "database": "ok", **warnings})
     return JsonResponse({"status": "ok", "database": "ok"})
@@ -60,6 +64,18 @@ def _audit_seal() -> str:
         logger.exception("Health check: the audit sealer's queue could not be read")
         return "unknown"
     return "behind" if behind else ""
+
+
+def _audit_partitions() -> str:
+    """ "missing" when this month or next has no partition of the audit trail (PostgreSQL):
+    is the sealer running? Next month's lookups would fail closed. "unknown" if that cannot
+    be read; "" when all is well."""
+    try:
+        missing = missing_ahead()
+    except Exception:
+        logger.exception("Health check: the audit trail's partitions could not be listed")
+        return "unknown"
+    return "missing" if missing else ""
 
 
 @never_cache

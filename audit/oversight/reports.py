@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, JSONField, Q, QuerySet
+from django.db.models import Count, F, JSONField, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -45,7 +45,12 @@ def _touching(public_id: str, bound: Q | None = None) -> QuerySet[AuditEvent]:
     # a page costs the same for a child with 20 events or 20,000: no sort of them all. The
     # bound goes in the same filter() so that it applies to the same link row.
     return (
-        AuditEvent.objects.filter(bound or Q(), child_links__child_public_id=public_id)
+        AuditEvent.objects.filter(
+            bound or Q(),
+            child_links__child_public_id=public_id,
+            # The event in the link's month (PostgreSQL looks in one partition per link).
+            child_links__occurred_at=F("occurred_at"),
+        )
         .defer(*_NOT_READ)
         .order_by(*_CHILD_KEYS.ordering)
     )
@@ -91,7 +96,8 @@ _REPORT_COLUMNS = [
 _CHILD_EVENTS_SQL = (
     "SELECT "  # noqa: S608 (column names from the model; values are parameters)
     + ", ".join(f"e.{column}" for column in _REPORT_COLUMNS)
-    + " FROM audit_auditeventchild l JOIN audit_auditevent e ON e.id = l.event_id"
+    + " FROM audit_auditeventchild l"
+    " JOIN audit_auditevent e ON e.id = l.event_id AND e.occurred_at = l.occurred_at"
     " WHERE l.child_public_id = %s{bound}"
     " ORDER BY l.occurred_at DESC, e.sequence DESC LIMIT %s"
 )

@@ -4,7 +4,7 @@ the organisations an auditor chooses by name."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import Organisation
 from audit.models import AuditEvent, Flag, FlagOutcome, organisation_code
@@ -44,7 +44,11 @@ def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
     if criteria.action:
         events = events.filter(action=criteria.action)
     if criteria.child_public_id:
-        events = events.filter(child_links__child_public_id=criteria.child_public_id)
+        # The link in the event's own month (PostgreSQL looks in one partition per link).
+        events = events.filter(
+            child_links__child_public_id=criteria.child_public_id,
+            child_links__occurred_at=F("occurred_at"),
+        )
     if criteria.date_from:
         events = events.filter(occurred_at__gte=start_of(criteria.date_from))
     if criteria.date_to:

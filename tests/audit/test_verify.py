@@ -187,10 +187,15 @@ def test_renumbered_events_are_found(trail):
 def test_a_seal_moved_to_another_event_is_found(trail):
     first, second = (seals().get(position=p) for p in trail.positions[1:3])
     with triggers_disabled():
-        # Swapped between two events (the unique index allows one seal per event).
+        # Swapped between two events (the unique index allows one seal per event), each
+        # with its new event's time (the foreign key is to the event and its time).
         AuditSeal.objects.filter(position=first.position).update(event_id=-1)
-        AuditSeal.objects.filter(position=second.position).update(event_id=first.event_id)
-        AuditSeal.objects.filter(position=first.position).update(event_id=second.event_id)
+        AuditSeal.objects.filter(position=second.position).update(
+            event_id=first.event_id, occurred_at=first.occurred_at
+        )
+        AuditSeal.objects.filter(position=first.position).update(
+            event_id=second.event_id, occurred_at=second.occurred_at
+        )
     verdict = verify_chain()
     assert verdict.broken_position == first.position
     assert "does not match its hash" in verdict.problem
@@ -214,6 +219,7 @@ def test_a_forged_seal_and_event_inserted_with_a_good_hash_are_found_at_the_next
         AuditSeal.objects.create(
             position=at,
             event=forged,
+            occurred_at=forged.occurred_at,
             prev_hash=before.hash,
             hash=chain.link(
                 prev_hash=before.hash, position=at, number=forged.sequence, content=content
