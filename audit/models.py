@@ -21,6 +21,7 @@ APPEND_ONLY_TABLES = frozenset(
         "audit_auditevent",
         "audit_auditeventchild",
         "audit_auditseal",
+        "audit_auditarchive",
         "audit_flag",
         "audit_flagoutcome",
         "audit_notice",
@@ -86,6 +87,8 @@ class Action(models.TextChoices):
     # The match model (children/matching)
     MATCH_MODEL_TRAINED = "match_model_trained", "Match model trained"
     DUPLICATES_FOUND = "duplicates_found", "Register searched for probable duplicates"
+    # The trail itself (audit.archive)
+    AUDIT_ARCHIVE = "audit_archive", "Month of the audit trail archived"
 
 
 class AuditEvent(models.Model):
@@ -211,6 +214,39 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"seal {self.position} of event {self.event_id}"
+
+
+class AuditArchive(models.Model):
+    """A month of the trail written to an archive and removed from the database
+    (`manage.py audit_archive`, audit.archive): what the archive holds, and where the chain
+    stands after it. Appended once per month archived, never changed (triggers).
+
+    verify_audit starts from the newest one's head: every position up to `head_position`
+    is archived, and `beyond_head` gives the position and hash of each archived seal above
+    it (an event of an archived month sealed after an event of a later month: sealing
+    follows event numbers and commits, not months), so that the walk can step over them.
+    """
+
+    month = models.CharField(max_length=7, unique=True, editable=False)  # "YYYY-MM"
+    archived_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Where it was written (as the operator gave it), and the manifest's SHA-256.
+    location = models.CharField(max_length=1000, editable=False)
+    manifest_sha256 = models.CharField(max_length=64, editable=False)
+    events = models.BigIntegerField(editable=False)
+    links = models.BigIntegerField(editable=False)
+    seals = models.BigIntegerField(editable=False)
+    # The chain after this month left the database.
+    head_position = models.BigIntegerField(editable=False)
+    head_hash = models.CharField(max_length=64, editable=False)
+    beyond_head = models.JSONField(default=list, editable=False)  # [[position, hash], ...]
+    # The audit_archive event recorded with it.
+    event_sequence = models.BigIntegerField(editable=False)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"audit trail of {self.month}, archived"
 
 
 class UnsealedEvent(models.Model):

@@ -4,14 +4,22 @@ the trail's figures for monitoring (signposting.metrics, the health check).
 The auditor's reads are audit.oversight.selectors."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent, AuditEventChild, AuditSeal, Flag, UnsealedEvent
+from audit.models import (
+    Action,
+    AuditArchive,
+    AuditEvent,
+    AuditEventChild,
+    AuditSeal,
+    Flag,
+    UnsealedEvent,
+)
 
 
 def start_of(day: date) -> datetime:
@@ -219,3 +227,23 @@ def _oldest_unsealed() -> datetime | None:
         .values_list("event__occurred_at", flat=True)
         .first()
     )
+
+
+@dataclass(frozen=True)
+class Archived:
+    """The months of the trail moved to the archive (audit.archive): events before `before`
+    are there, not in the database."""
+
+    first_month: str  # "YYYY-MM"
+    last_month: str
+    before: datetime  # the first instant (UTC) after the newest archived month
+
+
+def trail_archived() -> Archived | None:
+    """Which months of the trail are archived, if any: reports say so."""
+    months = list(AuditArchive.objects.order_by("month").values_list("month", flat=True))
+    if not months:
+        return None
+    year, month = (int(part) for part in months[-1].split("-"))
+    after = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return Archived(first_month=months[0], last_month=months[-1], before=after)

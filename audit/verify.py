@@ -11,7 +11,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit import chain
-from audit.models import GENESIS_HASH, AuditEvent, AuditSeal
+from audit.archive import Head, archived_head
+from audit.models import AuditEvent, AuditSeal
 
 # A seal and its event, as the walk reads them (the event's columns by their own names).
 _SEALED = {
@@ -81,14 +82,27 @@ def verify_chain(*, checkpoint: Checkpoint | None = None, now: datetime | None =
     the host, a truncated or rewritten tail.
     """
     now = now or timezone.now()
-    expected, prev_hash = 1, GENESIS_HASH
+    # After an archive (audit.archive), the walk starts from the archived head, and steps
+    # over the archived seals above it (events of an archived month sealed after later ones).
+    archived = archived_head()
+    expected, prev_hash = archived.position + 1, archived.hash
+    beyond = {run.first: run for run in archived.beyond}
     count = 0
-    checkpoint_seen = checkpoint is None
+    checkpoint_seen = checkpoint is None or _checkpoint_archived(checkpoint, archived)
+    if isinstance(checkpoint_seen, str):
+        return _broken(0, checkpoint.position, None, checkpoint_seen)
     links = _child_links()
     pending_link = next(links, None)
-    for row in _sealed():
+    for row in _sealed(after=archived.position):
         count += 1
         position, number = row["position"], row["sequence"]
+        while position > expected and expected in beyond:
+            run = beyond.pop(expected)
+            if run.first_prev != prev_hash:
+                return _broken(
+                    count, expected, None, "archived seal does not follow the seal before it"
+                )
+            expected, prev_hash = run.last + 1, run.last_hash
         if position != expected:
             return _missing(count, expected)
         if row["prev_hash"] != prev_hash:
@@ -111,6 +125,13 @@ def verify_chain(*, checkpoint: Checkpoint | None = None, now: datetime | None =
                 )
             checkpoint_seen = True
         expected, prev_hash = position + 1, row["hash"]
+    while expected in beyond:  # archived seals above the last one in the database
+        run = beyond.pop(expected)
+        if run.first_prev != prev_hash:
+            return _broken(
+                count, expected, None, "archived seal does not follow the seal before it"
+            )
+        expected, prev_hash = run.last + 1, run.last_hash
     head = chain_head()
     if head is not None and head.position >= expected:
         # A seal beyond the last one walked: its event is gone.
@@ -128,8 +149,22 @@ def verify_chain(*, checkpoint: Checkpoint | None = None, now: datetime | None =
         if occurred_at < now - timedelta(seconds=delay):
             return _broken(count, None, number, f"has no seal {delay:g} s after it occurred")
         awaiting += 1
-    head = Checkpoint(expected - 1, prev_hash) if count else None
+    head = Checkpoint(expected - 1, prev_hash) if expected > 1 else None
     return Verdict(ok=True, events=count, head=head, awaiting_seal=awaiting)
+
+
+def _checkpoint_archived(checkpoint: Checkpoint, archived: Head) -> bool | str:
+    """True if the checkpoint's position is archived and its hash, where the database still
+    knows it (the archived head, the last of a run above it), agrees; a problem if it
+    disagrees; False if the walk must find it."""
+    position = checkpoint.position
+    runs = [run for run in archived.beyond if run.first <= position <= run.last]
+    if position > archived.position and not runs:
+        return False
+    known = {archived.position: archived.hash, **{run.last: run.last_hash for run in runs}}
+    if position in known and known[position] != checkpoint.hash:
+        return "differs from the checkpoint kept off the host (at the archived head)"
+    return True
 
 
 def _broken(count: int, position: int | None, number: int | None, problem: str) -> Verdict:
@@ -150,12 +185,12 @@ def _missing(count: int, position: int) -> Verdict:
     return _broken(count, position, None, f"seal {position} is missing")
 
 
-def _sealed() -> Iterator[dict[str, Any]]:
+def _sealed(*, after: int = 0) -> Iterator[dict[str, Any]]:
     names = tuple(_SEALED)
     # Each seal's event in the seal's month: on PostgreSQL one partition per seal. (A seal
     # whose event is elsewhere, or gone, is not walked: the walk reports its position.)
     queryset = (
-        AuditSeal.objects.filter(event__occurred_at=F("occurred_at"))
+        AuditSeal.objects.filter(event__occurred_at=F("occurred_at"), position__gt=after)
         .order_by("position")
         .values_list(*_SEALED.values())
     )

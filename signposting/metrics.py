@@ -26,8 +26,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from accounts.outbox import outbox_figures
+from audit import partitions
 from audit.checkpoints import checkpoint_latest, checkpoint_read
 from audit.models import Action
+from audit.partitions import Month
 from audit.selectors import trail_figures, unsealed_figures
 from signposting.client_ip import client_ip
 from signposting.db_router import replica_configured, replica_status, synchronous_standbys
@@ -188,6 +190,7 @@ def _service_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     yield from (head_sequence, head_age)
 
     yield from _unsealed_families(now=now)
+    yield from _partition_families(now=now)
     yield from _checkpoint_families(now=now)
 
     locked = GaugeMetricFamily(
@@ -278,6 +281,24 @@ def _unsealed_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
     )
     oldest.add_metric([], figures.oldest_seconds(now=now))
     yield from (count, oldest)
+
+
+def _partition_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:
+    """PostgreSQL: how many months beyond this one have partitions of the audit trail (the
+    sealer and nightly keep it at 3; below 1 next month's lookups would fail closed)."""
+    if not partitions.partitioned():
+        return
+    have = set(partitions.months())
+    month, ahead = Month.of(now), -1
+    while month in have:
+        ahead += 1
+        month = month.next()
+    gauge = GaugeMetricFamily(
+        "signposting_audit_partition_months_ahead",
+        "Months after this one with partitions of the audit trail (-1: not even this month)",
+    )
+    gauge.add_metric([], ahead)
+    yield gauge
 
 
 def _checkpoint_families(*, now: datetime) -> Iterator[GaugeMetricFamily]:

@@ -1,7 +1,7 @@
 """The nightly jobs as one run (`manage.py nightly`): the audit trail's partitions made
-ahead, the retention purge, the day rules of
-misuse for yesterday, re-vetting reminders, the audit chain verified against the last
-checkpoint, a new checkpoint, and the e-mail outbox sent; one run at a time.
+ahead and its months past retention reported, the retention purge, the day rules of misuse
+for yesterday, re-vetting reminders, the audit chain verified against the last checkpoint,
+a new checkpoint, and the e-mail outbox sent; one run at a time.
 
 It lives in the project package because it composes every app: the purge is children's,
 the day rules oversight's, the checkpoints the trail core's. The import-linter contracts
@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts.emails import vetting_reminders_queue
 from accounts.outbox import email_on, outbox_prune, outbox_send_due
+from audit.archive import latest_month_allowed, months_in_database
 from audit.checkpoints import (
     CheckpointUnreadable,
     checkpoint_latest,
@@ -105,6 +106,7 @@ def nightly_run(*, today: date, checkpoint_dir: Path) -> list[PartResult]:
     night = _Night(today=today, checkpoint_dir=checkpoint_dir)
     jobs: list[tuple[str, Callable[[], str]]] = [
         ("audit partitions", night.audit_partitions),
+        ("audit retention", night.audit_retention),
         ("purge", night.purge),
         ("misuse rules", night.misuse_rules),
         ("vetting reminders", night.vetting_reminders),
@@ -138,6 +140,21 @@ class _Night:
         made = ensure_partitions()
         ready = Month.of(timezone.now()).plus(MONTHS_AHEAD)
         return f"{made} partition table(s) made; the trail has months up to {ready}"
+
+    def audit_retention(self) -> str:
+        """Months of the trail past AUDIT_RETENTION_MONTHS are due for the archive. The run
+        does not archive them itself: removing them needs the database owner (it runs as
+        the app role) and a place off this host; it fails, so that an operator runs
+        `audit_archive` (docs/operations/audit-archive.md)."""
+        before = latest_month_allowed()
+        due = months_in_database(before=before)
+        if not due:
+            return f"nothing due: no month before {before} is in the database"
+        raise PartFailed(
+            f"{len(due)} month(s) of the audit trail ({due[0]} to {due[-1]}) are older than "
+            f"AUDIT_RETENTION_MONTHS ({settings.AUDIT_RETENTION_MONTHS}): run `manage.py "
+            f"audit_archive --before {before}` as the database owner"
+        )
 
     def purge(self) -> str:
         result = children_purge_expired(today=self.today)

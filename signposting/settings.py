@@ -378,6 +378,12 @@ AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR 
 # The audit chain is sealed after commit (audit.sealer, `seal_audit --follow`): an event
 # older than this with no seal is an alarm (/healthz, the metrics) and fails verify_audit.
 AUDIT_SEAL_DELAY_SECONDS = env.float("AUDIT_SEAL_DELAY_SECONDS", default=5.0)
+# How long the audit trail stays in the database: `audit_archive` archives (and then removes)
+# only months older than this, six years by default (docs/operations/audit-archive.md).
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=72)
+# Where `audit_archive` writes the months it archives (keep it off this host: a mounted
+# bucket or a backed-up volume).
+AUDIT_ARCHIVE_DIR = Path(env.str("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive")))
 # How often `seal_audit --follow` looks for events to seal when none waited, and how often a
 # waiting sealer tries for the lock.
 AUDIT_SEAL_INTERVAL_SECONDS = env.float("AUDIT_SEAL_INTERVAL_SECONDS", default=0.2)

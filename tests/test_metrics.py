@@ -299,3 +299,13 @@ def test_events_waiting_for_their_seal_are_counted_with_the_oldest_ones_age(clie
     samples = scrape(client)
     assert value(samples, "signposting_audit_unsealed_events") == 0
     assert value(samples, "signposting_audit_unsealed_oldest_seconds") == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no partitions")
+def test_the_months_of_audit_partitions_ahead_are_shown(client):
+    from audit import partitions
+
+    key = ("signposting_audit_partition_months_ahead", ())
+    assert scrape(client)[key] >= 3
+    partitions.detach_and_drop(partitions.Month.of(timezone.now()).next())  # rolled back
+    assert scrape(client)[key] == 0

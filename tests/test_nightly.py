@@ -105,7 +105,8 @@ def test_a_night_purges_flags_verifies_and_keeps_a_checkpoint(monkeypatch, place
         assert "the trail has months up to 2027-02" in line_of(out, "audit partitions")
     else:
         assert "SQLite keeps the trail in single tables" in line_of(out, "audit partitions")
-    assert "Nightly run: all 7 parts ok." in out
+    assert "nothing due: no month before 2020-11" in line_of(out, "audit retention")
+    assert "Nightly run: all 8 parts ok." in out
     assert not Child.objects.filter(pk=child.pk).exists()
     assert Flag.objects.get().rule == Rule.FISHING
     # The purge's own event is the run's only one: the run adds none of its own.
@@ -150,7 +151,7 @@ def test_a_failed_part_fails_the_run_and_the_others_still_run(monkeypatch, place
     assert " ok " in line_of(out, "misuse rules")
     assert "chain intact" in line_of(out, "verify")
     assert " ok " in line_of(out, "checkpoint")
-    assert "1 of 7 parts failed (purge)" in out
+    assert "1 of 8 parts failed (purge)" in out
     assert Child.objects.filter(pk=child.pk).exists()
     assert len(checkpoint_files(places)) == 1
 
@@ -166,7 +167,7 @@ def test_a_chain_cut_since_the_last_checkpoint_fails_and_gets_no_new_checkpoint(
     assert "chain BROKEN" in line_of(out, "verify")
     assert "seals were removed" in line_of(out, "verify")
     assert "FAILED  not written: the chain did not verify" in line_of(out, "checkpoint")
-    assert "2 of 7 parts failed (verify, checkpoint)" in out
+    assert "2 of 8 parts failed (verify, checkpoint)" in out
     assert checkpoint_files(places) == [cut.name]
 
 
@@ -271,3 +272,18 @@ OPERATIONS = Path(__file__).resolve().parents[1] / "docs" / "operations"
 def test_the_guide_shows_each_shipped_scheduler_example_as_it_is(example):
     shipped = (OPERATIONS / example).read_text()
     assert shipped in (OPERATIONS / "nightly.md").read_text()
+
+
+def test_months_of_the_trail_past_retention_fail_the_run_until_archived(
+    monkeypatch, settings, places
+):
+    settings.AUDIT_RETENTION_MONTHS = 12
+    at(monkeypatch, datetime(2025, 3, 10, 10, 0))
+    record(request=None, action=Action.SEARCH)  # March 2025
+    seal()
+    at(monkeypatch, NIGHT)  # 25 November 2026: months before 2025-11 are due
+    code, out = run_nightly()
+    assert code == 1
+    line = line_of(out, "audit retention")
+    assert "FAILED" in line and "older than AUDIT_RETENTION_MONTHS (12)" in line
+    assert "audit_archive --before 2025-11" in line

@@ -30,6 +30,7 @@ from audit.oversight.pages import (
 )
 from audit.oversight.report_reads import audited_read, audited_report
 from audit.oversight.reports import AccessRow
+from audit.selectors import trail_archived
 from audit.services import record
 from children.forms import SearchForm
 from children.identifiers import is_valid_public_id
@@ -149,6 +150,7 @@ def _child_access_screen(request: HttpRequest, public_id: str) -> HttpResponse:
             "names": settings.ACCESS_REPORT_NAMES_PRACTITIONERS,
             "newer_href": page_href({}, "after", page.newer_than),
             "older_href": page_href({}, "before", page.older_than),
+            "archived": trail_archived(),
         },
     )
 
@@ -182,6 +184,7 @@ def _child_access_print(request: HttpRequest, public_id: str) -> HttpResponse:
             "limit": limit,
             "names": names,
             "produced_at": timezone.now(),
+            "archived": trail_archived(),
         },
     )
 
