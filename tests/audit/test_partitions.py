@@ -1,6 +1,7 @@
 """The audit trail's monthly partitions (PostgreSQL): made ahead, append-only each one, out of
 the app role's reach, and the reports read only the months they need."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -115,12 +116,19 @@ def test_health_warns_when_next_month_has_no_partition(client):
     assert answer["status"] == "warning" and answer["audit_partitions"] == "missing"
 
 
-def test_the_sealer_makes_the_missing_months_ahead():
-    from audit.sealer import partitions_ahead
+def test_the_sealer_makes_the_missing_months_ahead_when_it_takes_its_lock(monkeypatch):
+    from audit.sealer import seal_follow
 
     next_month = this_month().next()
-    partitions.detach_and_drop(next_month)
-    partitions_ahead()
+    partitions.detach_and_drop(next_month)  # made again as the test rolls back
+    stop = threading.Event()
+
+    def one_batch(*, limit):
+        stop.set()
+        return 0
+
+    monkeypatch.setattr("audit.sealer.seal_pending", one_batch)
+    seal_follow(stop=stop, interval=0.001)
     assert missing_ahead() == []
     assert next_month in partitions.months()
 

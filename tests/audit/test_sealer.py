@@ -360,6 +360,7 @@ def test_while_the_database_is_away_the_sealer_logs_one_traceback_then_one_line_
 
     monkeypatch.setattr("audit.sealer._take_the_sealer_lock", lambda: True)
     monkeypatch.setattr("audit.sealer._release_the_sealer_lock", lambda: None)
+    monkeypatch.setattr("audit.sealer.partitions_ahead", lambda: None)  # no database here
     monkeypatch.setattr("audit.sealer.seal_pending", batch)
     monkeypatch.setattr("audit.sealer.connection.close", lambda: None)
     with caplog.at_level("INFO", logger="audit.sealer"):
