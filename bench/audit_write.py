@@ -20,7 +20,8 @@ how many audit events per second are appended:
   transaction per event) inserted by one raw SQL statement per event, with no record(), no
   queue and no chain: the database's own rate for these rows, the reference. They go to
   copies of the audit tables in a scratch schema (``bench_baseline``, same columns, indexes
-  and foreign key), recreated at the start and dropped at the end.
+  and foreign key; partitioned by month as the trail is, with the one partition the run's
+  rows fall in, this month's and next), recreated at the start and dropped at the end.
 * "orm" (only with ``--mode all``): the same rows through the ORM (three statements), the
   baseline issue 3's figures used.
 
@@ -59,6 +60,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,25 @@ BASELINE_SETUP = (
     "(LIKE public.audit_auditeventchild INCLUDING ALL)",
     "ALTER TABLE bench_baseline.audit_auditeventchild ADD FOREIGN KEY (event_id) "
     "REFERENCES bench_baseline.audit_auditevent (id) DEFERRABLE INITIALLY DEFERRED",
+    "CREATE SEQUENCE bench_baseline.event_number",
+)
+# The same where the trail is partitioned by month (audit migration 0015): the copies are
+# partitioned too (LIKE copies the parents' indexes, the primary keys (id, occurred_at)), and
+# the foreign key is the trail's, on (event_id, occurred_at). {start} and {end}: this month's
+# first instant and the one two months on, in UTC.
+BASELINE_SETUP_PARTITIONED = (
+    "DROP SCHEMA IF EXISTS bench_baseline CASCADE",
+    "CREATE SCHEMA bench_baseline",
+    "CREATE TABLE bench_baseline.audit_auditevent (LIKE public.audit_auditevent INCLUDING ALL)"
+    " PARTITION BY RANGE (occurred_at)",
+    "CREATE TABLE bench_baseline.audit_auditeventchild "
+    "(LIKE public.audit_auditeventchild INCLUDING ALL) PARTITION BY RANGE (occurred_at)",
+    "ALTER TABLE bench_baseline.audit_auditeventchild ADD FOREIGN KEY (event_id, occurred_at) "
+    "REFERENCES bench_baseline.audit_auditevent (id, occurred_at) DEFERRABLE INITIALLY DEFERRED",
+    "CREATE TABLE bench_baseline.audit_auditevent_now PARTITION OF bench_baseline.audit_auditevent"
+    " FOR VALUES FROM ('{start}') TO ('{end}')",
+    "CREATE TABLE bench_baseline.audit_auditeventchild_now"
+    " PARTITION OF bench_baseline.audit_auditeventchild FOR VALUES FROM ('{start}') TO ('{end}')",
     "CREATE SEQUENCE bench_baseline.event_number",
 )
 BASELINE_SEARCH_PATH = "SET search_path TO bench_baseline, public"
@@ -373,6 +394,23 @@ def seal_delays(committed: list[tuple[int, float]], batches: list[tuple[float, i
     return delays
 
 
+def baseline_setup() -> tuple[str, ...]:
+    """The statements that make the scratch copies, partitioned where the trail is."""
+    from django.db import connection
+
+    from audit.partitions import Month
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relkind = 'p' FROM pg_class WHERE oid = 'public.audit_auditevent'::regclass"
+        )
+        if not cursor.fetchone()[0]:
+            return BASELINE_SETUP
+    this_month = Month.of(datetime.now(UTC))
+    start, end = this_month.start.isoformat(), this_month.plus(2).start.isoformat()
+    return tuple(sql.format(start=start, end=end) for sql in BASELINE_SETUP_PARTITIONED)
+
+
 def chain_state() -> tuple[int, int, int]:
     """(events, highest event number, seal head position) of the real audit trail."""
     from django.db import connection
@@ -402,8 +440,11 @@ def check_chain(
         cursor.execute(
             "SELECT count(*), count(DISTINCT e.id), min(e.sequence), count(s.position) "
             "FROM public.audit_auditeventchild c "
-            "JOIN public.audit_auditevent e ON e.id = c.event_id "
-            "LEFT JOIN public.audit_auditseal s ON s.event_id = e.id "
+            # Each in its event's month (a partition each, on PostgreSQL since 0015).
+            "JOIN public.audit_auditevent e"
+            " ON e.id = c.event_id AND e.occurred_at = c.occurred_at "
+            "LEFT JOIN public.audit_auditseal s"
+            " ON s.event_id = e.id AND s.occurred_at = e.occurred_at "
             "WHERE c.child_public_id LIKE %s",
             [f"{tag}-%-1"],
         )
@@ -513,7 +554,7 @@ def main() -> None:
     modes = {"both": list(MODES), "all": ["orm", *MODES, "chained-tx"]}.get(args.mode, [args.mode])
     if set(modes) - set(CHAINED):
         with connection.cursor() as cursor:
-            for sql in BASELINE_SETUP:
+            for sql in baseline_setup():
                 cursor.execute(sql)
     seal_all()  # start from a sealed trail
     events_before, number_before, head_before = chain_state()
