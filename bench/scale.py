@@ -214,7 +214,8 @@ def load_seals(url: str, batch: int) -> dict[str, float]:
     had each been recorded at its time, so that verify_audit passes. Reads the events
     through the ORM (the values the verifier reads) and writes the seals with COPY, each
     with its event's occurred_at (on PostgreSQL the seal goes to its event's month; the
-    loader made the partitions)."""
+    loader made the partitions). Seals a trail at audit migration 0014 too, whose seals
+    have no occurred_at (bench/audit_write.py --mode partitions)."""
     from django.db import connection
 
     from audit import chain
@@ -223,6 +224,7 @@ def load_seals(url: str, batch: int) -> dict[str, float]:
     began = time.perf_counter()
     with psycopg.connect(url) as conn:
         indexes = drop_indexes(conn, ("audit_auditseal",))
+        with_time = seals_carry_time(conn)
     names = ("id", "sequence", *chain.HASHED_FIELDS)
     # In time order: the back-dated trail first, then seed_demo's own events of today,
     # numbered before the trail was loaded. In number order, today's events would come
@@ -244,11 +246,11 @@ def load_seals(url: str, batch: int) -> dict[str, float]:
             )
             prev_hash = event_hash
             if len(rows) >= batch:
-                _copy_seals(conn, rows)
+                _copy_seals(conn, rows, with_time=with_time)
                 rows = []
                 seconds = time.perf_counter() - began
                 print(f"  {position:>11,} seals ({position / seconds:,.0f}/s)", flush=True)
-        _copy_seals(conn, rows)
+        _copy_seals(conn, rows, with_time=with_time)
         # seed_demo's own event waited in the sealer's queue: sealed now, so out of it.
         _dequeue_sealed(conn)
         sealing = time.perf_counter() - began
@@ -263,22 +265,36 @@ def load_seals(url: str, batch: int) -> dict[str, float]:
 def _dequeue_sealed(conn: psycopg.Connection) -> None:
     """seed_demo's own event waited in the sealer's queue: sealed by the load, so out of it
     (else the sealer would seal it again, and the unique seal-per-event index refuse)."""
+    in_month = " AND s.occurred_at = u.occurred_at" if seals_carry_time(conn) else ""
     conn.execute(
-        "DELETE FROM audit_unsealedevent u USING audit_auditseal s"
-        " WHERE s.event_id = u.event_id AND s.occurred_at = u.occurred_at"
+        "DELETE FROM audit_unsealedevent u USING audit_auditseal s"  # noqa: S608 (constants)
+        f" WHERE s.event_id = u.event_id{in_month}"
     )
     conn.commit()
 
 
-def _copy_seals(conn: psycopg.Connection, rows: list[tuple]) -> None:
-    with conn.cursor() as cursor:
-        sql = (
-            "COPY audit_auditseal (position, event_id, prev_hash, hash, sealed_at, occurred_at)"
-            " FROM STDIN"
-        )
-        with cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+def seals_carry_time(conn: psycopg.Connection) -> bool:
+    """Whether the seals (and the sealer's queue) carry their event's occurred_at: audit
+    migration 0015 on."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'"
+        " AND table_name = 'audit_auditseal' AND column_name = 'occurred_at')"
+    ).fetchone()[0]
+
+
+def _copy_seals(conn: psycopg.Connection, rows: list[tuple], *, with_time: bool) -> None:
+    """COPYs the seals (position, event id, prev_hash, hash, sealed_at, the event's
+    occurred_at); without `with_time`, a seal table of before migration 0015, the last
+    left out."""
+    columns = "position, event_id, prev_hash, hash, sealed_at" + (
+        ", occurred_at" if with_time else ""
+    )
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY audit_auditseal ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row if with_time else row[:5])
     conn.commit()
 
 
