@@ -36,11 +36,12 @@ With ``--mode partitions`` it answers instead whether appends are slower with th
 monthly partitions (audit migration 0015) than without, in one run: it makes two databases
 of its own (``signposting_bench_append_0014_*``, its audit app migrated only to 0014, single
 tables, as tests/audit/test_partition_migration.py builds one: ``migrate children`` then
-``migrate audit 0014``; and ``signposting_bench_append_head_*``, migrated to the head,
-partitioned), preloads each with the same trail (--preload events, default 200,000, over
-the last --preload-months months, default 12, through bench/audit_queries.py's loader, then
-sealed with the real chain.link as bench/scale.py seals its trail; indexes built after the
-load, VACUUM ANALYZE), so that the indexes the appends update are not empty; then times
+``migrate audit 0014``, then every other app at its newest, which the loader's accounts
+need; and ``signposting_bench_append_head_*``, migrated to the head, partitioned),
+preloads each with the same trail (--preload events, default 200,000, over the last
+--preload-months months, default 12, through bench/audit_queries.py's loader, then sealed
+with the real chain.link as bench/scale.py seals its trail; indexes built after the load,
+VACUUM ANALYZE), so that the indexes the appends update are not empty; then times
 "chained" appends (record() outside any atomic block) against the two alternately, after an
 untimed warm-up run on each, for --repeat rounds (default 3; the order flips each round),
 and prints events/s for each, the ratio partitioned / unpartitioned (of the medians, and
