@@ -5,7 +5,9 @@ First tops the bench database's audit trail up to M sealed events (default
 chain computed in Python with audit.chain.body and audit.chain.link over the
 same `fields` that audit.services.record builds, continuing from the current
 head, loaded with PostgreSQL COPY in batches (one transaction per batch,
-holding the sealer's batch lock, so an interrupted load leaves a valid chain).
+holding the sealer's batch lock, so an interrupted load leaves a valid chain), each seal
+with its event's occurred_at; on PostgreSQL the trail's monthly partitions are made first
+for every month the events fall in (audit.partitions.ensure_partitions).
 Event numbers skip one now and then, as rolled-back lookups make them, so most
 seals link with the number (chain version 2). The rows are a mix of anonymous
 and signed-in searches, record views, sign-ins and denials, with zero to two
@@ -51,7 +53,9 @@ EVENT_COLUMNS = ("id", "sequence", *HASHED_FIELDS)
 JSON_COLUMNS = frozenset({"children", "criteria", "detail"})
 COPY_EVENTS = f"COPY audit_auditevent ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 COPY_CHILDREN = "COPY audit_auditeventchild (event_id, child_public_id, occurred_at) FROM STDIN"
-COPY_SEALS = "COPY audit_auditseal (position, event_id, prev_hash, hash, sealed_at) FROM STDIN"
+COPY_SEALS = (
+    "COPY audit_auditseal (position, event_id, prev_hash, hash, sealed_at, occurred_at) FROM STDIN"
+)
 SKIP_EVERY = 50  # one number in this many is skipped (a lookup that rolled back)
 RESERVE_IDS = (
     "SELECT nextval(pg_get_serial_sequence('audit_auditevent', 'id')) FROM generate_series(1, %s)"
@@ -138,6 +142,7 @@ def load(target: int, batch_size: int) -> None:
 
     from audit import chain
     from audit.models import GENESIS_HASH
+    from audit.partitions import Month, ensure_partitions
     from audit.sealer import CHAIN_LOCK_KEY
 
     seal_model = apps.get_model("audit", "AuditSeal")
@@ -149,6 +154,11 @@ def load(target: int, batch_size: int) -> None:
         return
     began = time.perf_counter()
     step = timedelta(milliseconds=5)
+    # The events go from here (or just after the head's) to now: their months' partitions
+    # first, or PostgreSQL has nowhere to put them.
+    made = ensure_partitions(first=Month.of(datetime.now().astimezone() - missing * step))
+    if made:
+        print(f"  made {made} partition tables of the audit trail")
     while missing > 0:
         size = min(batch_size, missing)
         with transaction.atomic():
@@ -156,9 +166,10 @@ def load(target: int, batch_size: int) -> None:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
                 cursor.execute(RESERVE_IDS, [size])
                 ids = sorted(row[0] for row in cursor.fetchall())
+            # The seal carries its event's time: no join to the events.
             head = (
                 seal_model.objects.order_by("-position")
-                .values_list("position", "hash", "event__occurred_at")
+                .values_list("position", "hash", "occurred_at")
                 .first()
             )
             position, prev_hash, last_at = head or (0, GENESIS_HASH, None)
@@ -190,7 +201,7 @@ def load(target: int, batch_size: int) -> None:
                     )
                 )
                 links.extend((event_id, child, occurred_at) for child in fields["children"])
-                seals.append((position, event_id, prev_hash, event_hash, occurred_at))
+                seals.append((position, event_id, prev_hash, event_hash, occurred_at, occurred_at))
                 prev_hash = event_hash
             with connection.connection.cursor() as raw:
                 for sql, rows in (
