@@ -98,10 +98,11 @@ class AuditEvent(models.Model):
 
     On PostgreSQL the events, their child links and their seals are partitioned by month of
     `occurred_at` (audit.partitions, migration 0015): there the primary key is (id,
-    occurred_at), the unique number is unique with occurred_at, and the links' and seals'
-    foreign keys are (event_id, occurred_at). Django knows the single-column keys, which
-    stay unique: join to an event on its occurred_at too, so that PostgreSQL looks in one
-    month's partition only.
+    occurred_at), the unique number is unique with occurred_at, and the links, the seals
+    and the sealer's queue have no foreign key to the events (a check against partitions
+    doubles an append's cost; verify_audit checks what it would: migration 0015). Django
+    knows the single-column keys, which stay unique: join to an event on its occurred_at
+    too, so that PostgreSQL looks in one month's partition only.
     """
 
     # The event's number: unique and increasing in the order events were inserted, given at

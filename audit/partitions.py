@@ -122,10 +122,9 @@ def months() -> list[Month]:
 
 
 def detach_and_drop(month: Month) -> None:
-    """Detaches and drops the month's three partitions, inside the caller's transaction:
-    the seals' and links' first, which refer to the events'. For audit.archive, once the
-    month is archived; PostgreSQL refuses it while the sealer's queue refers to an event of
-    the month. Needs the tables' owner."""
+    """Detaches and drops the month's three partitions, inside the caller's transaction.
+    For audit.archive, once the month is archived (it makes sure first that no event of the
+    month waits in the sealer's queue). Needs the tables' owner."""
     with connection.cursor() as cursor:
         for table in reversed(TABLES):
             name = f"{SCHEMA}.{partition_name(table, month)}"

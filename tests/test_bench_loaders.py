@@ -2,7 +2,7 @@
 loader and bench/scale.py's seal loader fill a database of their own over several months;
 every index they dropped for the load is back on the parents and on every partition (a
 partitioned table's index definition says ON ONLY, which run as it is builds the parent's
-alone, invalid), the foreign keys they dropped are back and checked, and verify_audit passes
+alone, invalid), the foreign keys are as migrated, and verify_audit passes
 on what they loaded. About half a minute."""
 
 import os
@@ -66,6 +66,15 @@ def test_the_loaders_fill_several_months_and_the_chain_verifies(server_and_datab
     server, database = server_and_database
     migrated = run(server, database, "manage.py", "migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr
+    with psycopg.connect(f"{server}/{database}") as db:
+        # As migrated (none on PostgreSQL: migration 0015), to compare after the load.
+        keys_before = dict(
+            db.execute(
+                "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f'"
+                " AND conparentid = 0 AND conrelid IN ('audit_auditeventchild'::regclass,"
+                " 'audit_auditseal'::regclass)"
+            ).fetchall()
+        )
     loaded = run(server, database, "-c", LOAD, server, database)
     assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
 
@@ -96,7 +105,7 @@ def test_the_loaders_fill_several_months_and_the_chain_verifies(server_and_datab
                 " 'audit_auditseal'::regclass)"
             ).fetchall()
         )
-        assert keys == {"audit_auditeventchild_event_fk": True, "audit_auditseal_event_fk": True}
+        assert keys == keys_before
         events, seals = db.execute(
             "SELECT (SELECT count(*) FROM audit_auditevent), (SELECT count(*) FROM audit_auditseal)"
         ).fetchone()
