@@ -573,7 +573,7 @@ def _check_rows(directory: Path, month: Month, checked: MonthChecked) -> dict[st
     events = _lines(directory / EVENTS)
     links = _Peekable(_lines(directory / LINKS))
     counts = {EVENTS: 0, LINKS: 0, SEALS: 0}
-    sealed: list[dict[str, Any]] = []
+    runs: list[Run] = []  # the seals read so far, as runs of consecutive positions
     for seal in _lines(directory / SEALS):
         counts[SEALS] += 1
         event = next(events, None)
@@ -582,7 +582,7 @@ def _check_rows(directory: Path, month: Month, checked: MonthChecked) -> dict[st
             break
         counts[EVENTS] += 1
         position = int(seal["position"])
-        if sealed and position <= sealed[-1]["position"]:
+        if runs and position <= runs[-1].last:
             problems.append(f"{month}: seal {position} is out of position order")
             break
         if event["id"] != seal["event_id"]:
@@ -604,13 +604,12 @@ def _check_rows(directory: Path, month: Month, checked: MonthChecked) -> dict[st
         )
         if computed != seal["hash"]:
             problems.append(f"{month}: seal {position} does not match its event's content")
-        if (
-            sealed
-            and position == sealed[-1]["position"] + 1
-            and sealed[-1]["hash"] != seal["prev_hash"]
-        ):
-            problems.append(f"{month}: seal {position} does not follow seal {position - 1}")
-        sealed = [{"position": position, "hash": seal["hash"]}]
+        if runs and position == runs[-1].last + 1:
+            if runs[-1].last_hash != seal["prev_hash"]:
+                problems.append(f"{month}: seal {position} does not follow seal {position - 1}")
+            runs[-1] = Run(runs[-1].first, runs[-1].first_prev, position, seal["hash"])
+        else:
+            runs.append(Run(position, seal["prev_hash"], position, seal["hash"]))
         if len(problems) > 20:
             break
     for _ in events:
@@ -619,7 +618,7 @@ def _check_rows(directory: Path, month: Month, checked: MonthChecked) -> dict[st
     for _ in links:
         counts[LINKS] += 1
         problems.append(f"{month}: a link belongs to no event beside it")
-    checked.runs = list(_runs(_lines(directory / SEALS)))
+    checked.runs = runs
     return counts
 
 
