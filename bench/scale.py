@@ -754,6 +754,14 @@ def print_rows(rows: list[trail.Row]) -> None:
     )
 
 
+def progress(rows: list[trail.Row]) -> list[trail.Row]:
+    """Prints a phase's figures as soon as it ends (a full-size run takes hours; a run cut
+    short still leaves what it measured), and hands them on."""
+    print_rows(rows)
+    sys.stdout.flush()
+    return rows
+
+
 def print_sizes(table_sizes: list[dict[str, Any]], limit: int = 40) -> None:
     print(f"\n{'table or index':<58} {'kind':<6} {'rows':>12} {'size':>10}")
     for entry in table_sizes[:limit]:
@@ -870,12 +878,14 @@ def main() -> int:
         f" {os.getloadavg()[0]:.2f} (other work skews the figures)",
         flush=True,
     )
-    verified = measure_verify(events)
+    verified = progress([measure_verify(events)])
     rows, typos = measure_search(args.queries, args.seed)
-    rows += measure_record(typos, args.queries)
-    rows += measure_trail(args.queries, args.seed)
-    rows += [verified, *measure_jobs(args, children, events)]
+    progress(rows)
+    rows += progress(measure_record(typos, args.queries))
+    rows += progress(measure_trail(args.queries, args.seed))
+    rows += [*verified, *progress(measure_jobs(args, children, events))]
     table_sizes = sizes(url)
+    print("\nall figures:")
     print_rows(rows)
     explain_missed_pages(rows)
     print_sizes(table_sizes)
