@@ -43,3 +43,19 @@ def seals():
 def seal_head_position() -> int:
     seal_ = seals().last()
     return seal_.position if seal_ else 0
+
+
+APP_ROLE = "signposting_test_app"
+
+
+def make_app_role(cursor) -> str:
+    """Creates the production app role and the owner role, NOLOGIN, with the grants that
+    `audit_db_roles` gives them (PostgreSQL; inside the test's transaction, so rolled back
+    with it). Returns the app role's name, for `SET ROLE`."""
+    from audit.db_roles import grants_sql
+
+    cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN")
+    cursor.execute("CREATE ROLE signposting_test_owner NOLOGIN")
+    for statement in grants_sql(app_role=APP_ROLE, owner_role="signposting_test_owner"):
+        cursor.execute(statement)
+    return APP_ROLE

@@ -4,7 +4,6 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from audit.db_roles import grants_sql
 from audit.models import (
     AuditEvent,  # noqa: TID251 (testing the tables)
     AuditEventChild,  # noqa: TID251
@@ -13,7 +12,7 @@ from audit.models import (
     UnsealedEvent,  # noqa: TID251
 )
 from audit.services import record
-from tests.audit.helpers import seal
+from tests.audit.helpers import make_app_role, seal
 
 pytestmark = pytest.mark.django_db
 
@@ -84,17 +83,12 @@ def test_truncate_is_rejected_by_the_database(event):
 def test_the_app_role_may_only_read_and_add_audit_rows(event):
     """Connected as the production app role, privileges refuse what the triggers would."""
     with connection.cursor() as cursor:
-        cursor.execute("CREATE ROLE signposting_test_app NOLOGIN")  # rolled back with the test
-        cursor.execute("CREATE ROLE signposting_test_owner NOLOGIN")
-        for statement in grants_sql(
-            app_role="signposting_test_app", owner_role="signposting_test_owner"
-        ):
-            cursor.execute(statement)
+        app_role = make_app_role(cursor)  # rolled back with the test
         # Even with the triggers off, privileges alone refuse the change.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in ("audit_auditevent", "audit_auditseal"):
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        cursor.execute("SET ROLE signposting_test_app")
+        cursor.execute(f"SET ROLE {app_role}")
         try:
             cursor.execute("SELECT count(*) FROM audit_auditevent")
             assert cursor.fetchone()[0] >= 1
@@ -120,7 +114,7 @@ def test_the_app_role_may_only_read_and_add_audit_rows(event):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in ("audit_auditevent", "audit_auditseal"):
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-        cursor.execute("SET ROLE signposting_test_app")
+        cursor.execute(f"SET ROLE {app_role}")
         try:
             appended = record(request=None, action="search")
             assert appended.sequence == event.sequence + 1

@@ -10,11 +10,10 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit import partitions
-from audit.db_roles import grants_sql
 from audit.oversight.selectors import EventFilter, events_matching
 from audit.partitions import SCHEMA, TABLES, Month, ensure_partitions, missing_ahead
 from audit.services import AuditWriteError, record
-from tests.audit.helpers import seal
+from tests.audit.helpers import make_app_role, seal
 
 pytestmark = [
     pytest.mark.django_db,
@@ -138,13 +137,8 @@ def test_the_app_role_reaches_the_months_only_through_the_parent_tables():
     seal()
     partition = f"{SCHEMA}.audit_auditevent_{this_month().suffix()}"
     with connection.cursor() as cursor:
-        cursor.execute("CREATE ROLE signposting_test_app NOLOGIN")  # rolled back with the test
-        cursor.execute("CREATE ROLE signposting_test_owner NOLOGIN")
-        for statement in grants_sql(
-            app_role="signposting_test_app", owner_role="signposting_test_owner"
-        ):
-            cursor.execute(statement)
-        cursor.execute("SET ROLE signposting_test_app")
+        app_role = make_app_role(cursor)  # rolled back with the test
+        cursor.execute(f"SET ROLE {app_role}")
         try:
             cursor.execute("SELECT count(*) FROM audit_auditevent")
             assert cursor.fetchone()[0] >= 1
