@@ -194,10 +194,11 @@ def archive_month(*, month: Month, root: Path) -> MonthArchived:
         shutil.rmtree(partial)  # what a run that failed before its commit left
     partial.mkdir(parents=True)
     previous = archived_head()
+    seen = _Runs()  # gathered as the seals are written; verify_month checks them from the file
     counts = {
         EVENTS: _write(partial / EVENTS, _events(month)),
         LINKS: _write(partial / LINKS, _links(month)),
-        SEALS: _write(partial / SEALS, _seals(month)),
+        SEALS: _write(partial / SEALS, seen.passing(_seals(month))),
     }
     in_database = _counts_in_database(month)
     if in_database != counts:
@@ -205,7 +206,7 @@ def archive_month(*, month: Month, root: Path) -> MonthArchived:
             f"{month}: the files hold {_describe(counts)} where the database holds "
             f"{_describe(in_database)} (an event without its seal?)"
         )
-    runs = list(_runs(_lines(partial / SEALS)))
+    runs = seen.runs
     head = _advance(previous, runs)
     manifest = {
         "format": FORMAT,
@@ -407,19 +408,25 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _runs(seals: Iterable[dict[str, Any]]) -> Iterator[Run]:
-    """The seals (in position order) as runs of consecutive positions."""
-    run = None
-    for seal in seals:
+class _Runs:
+    """The runs of consecutive positions among seals seen in position order."""
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []
+
+    def add(self, seal: dict[str, Any]) -> None:
         position = int(seal["position"])
+        run = self.runs[-1] if self.runs else None
         if run is not None and position == run.last + 1:
-            run = Run(run.first, run.first_prev, position, seal["hash"])
-            continue
-        if run is not None:
-            yield run
-        run = Run(position, seal["prev_hash"], position, seal["hash"])
-    if run is not None:
-        yield run
+            self.runs[-1] = Run(run.first, run.first_prev, position, seal["hash"])
+        else:
+            self.runs.append(Run(position, seal["prev_hash"], position, seal["hash"]))
+
+    def passing(self, seals: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The seals, unchanged, each added on its way through."""
+        for seal in seals:
+            self.add(seal)
+            yield seal
 
 
 def _advance(previous: Head, runs: Iterable[Run]) -> Head:
@@ -573,7 +580,8 @@ def _check_rows(directory: Path, month: Month, checked: MonthChecked) -> dict[st
     events = _lines(directory / EVENTS)
     links = _Peekable(_lines(directory / LINKS))
     counts = {EVENTS: 0, LINKS: 0, SEALS: 0}
-    runs: list[Run] = []  # the seals read so far, as runs of consecutive positions
+    seen = _Runs()  # the seals read so far
+    runs = seen.runs
     for seal in _lines(directory / SEALS):
         counts[SEALS] += 1
         event = next(events, None)
@@ -604,12 +612,9 @@ def _check_rows(directory: Path, month: Month, checked: MonthChecked) -> dict[st
         )
         if computed != seal["hash"]:
             problems.append(f"{month}: seal {position} does not match its event's content")
-        if runs and position == runs[-1].last + 1:
-            if runs[-1].last_hash != seal["prev_hash"]:
-                problems.append(f"{month}: seal {position} does not follow seal {position - 1}")
-            runs[-1] = Run(runs[-1].first, runs[-1].first_prev, position, seal["hash"])
-        else:
-            runs.append(Run(position, seal["prev_hash"], position, seal["hash"]))
+        if runs and position == runs[-1].last + 1 and runs[-1].last_hash != seal["prev_hash"]:
+            problems.append(f"{month}: seal {position} does not follow seal {position - 1}")
+        seen.add(seal)
         if len(problems) > 20:
             break
     for _ in events:
