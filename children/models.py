@@ -296,7 +296,12 @@ class Involvement(models.Model):
                 violation_error_message="A child has one lead professional at a time",
             ),
         ]
-        indexes = [models.Index(fields=["organisation", "ended_on"], name="involvement_org")]
+        indexes = [
+            models.Index(fields=["organisation", "ended_on"], name="involvement_org"),
+            # Whether an organisation provides a service (a record view asks, for the
+            # sensitive services others give the child): one probe, whatever its caseload.
+            models.Index(fields=["organisation", "service"], name="involvement_org_service"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service_id} involvement with {self.child_id}"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Organisation, User
@@ -22,7 +22,7 @@ from children.access import (
 )
 from children.matching import name_key
 from children.merged import survivors_of
-from children.models import Address, Child, Involvement, Name, NameKind, Sex
+from children.models import Address, Child, Involvement, Name, NameKind, Service, Sex
 
 if TYPE_CHECKING:
     from audit.selectors import LatestSearch
@@ -353,13 +353,7 @@ def child_record(*, child: Child, viewer: User) -> ChildRecord:
         ).order_by("-lead_professional", "-started_on", "pk")
     )
     viewer_org = viewer.organisation
-    provided = set()
-    if viewer_org is not None:
-        provided = set(
-            Involvement.objects.filter(
-                organisation=viewer_org, service__sensitive=True
-            ).values_list("service_id", flat=True)
-        )
+    provided = _sensitive_services_provided(viewer_org, involvements)
     stale_before = stale_threshold(now=timezone.now())
     views = {
         inv.pk: _involvement_view(inv, viewer_org, provided, stale_before) for inv in involvements
@@ -382,6 +376,30 @@ def child_record(*, child: Child, viewer: User) -> ChildRecord:
         front_door=(
             current_address.local_authority.safeguarding_contact if current_address else ""
         ),
+    )
+
+
+def _sensitive_services_provided(
+    organisation: Organisation | None, involvements: Sequence[Involvement]
+) -> set[int]:
+    """Which of the sensitive services other organisations give this child the viewer's
+    organisation also provides (to any child): those it sees in full. One probe of the
+    (organisation, service) index a service, so the cost does not grow with the register."""
+    if organisation is None:
+        return set()
+    asked = {
+        involvement.service_id
+        for involvement in involvements
+        if involvement.service.sensitive and involvement.organisation_id != organisation.pk
+    }
+    if not asked:
+        return set()
+    return set(
+        Service.objects.filter(pk__in=asked)
+        .filter(
+            Exists(Involvement.objects.filter(organisation=organisation, service=OuterRef("pk")))
+        )
+        .values_list("pk", flat=True)
     )
 
 

@@ -7,27 +7,10 @@ takes (minutes at tens of millions of events). Hence atomic = False. SQLite buil
 usual.
 """
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 from django.db.models.functions import Upper
 
-
-class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
-    """AddIndexConcurrently on PostgreSQL, AddIndex elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_forwards(
-            self, app_label, schema_editor, from_state, to_state
-        )
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_backwards(
-            self, app_label, schema_editor, from_state, to_state
-        )
+from signposting.migration_operations import AddIndexConcurrentlyOnPostgreSQL
 
 
 class Migration(migrations.Migration):

@@ -352,6 +352,42 @@ def test_sensitive_services_are_masked_unless_the_viewer_provides_them(client, a
     assert "Sana Clinician" in html and "020 7946 0999" in html
 
 
+def test_a_sensitive_service_shows_in_full_to_another_provider_of_it_only(client, area, child):
+    """Whoever provides a sensitive service (to any child) sees it on every record; an
+    organisation that provides another sensitive service, or none, sees it masked."""
+    clinic = make_partner(area=area, name="Northshire Sexual Health Clinic")
+    involvement_add(
+        child=child,
+        details=InvolvementDetails(
+            service=Service.objects.get(code="sexual_health"),
+            organisation=clinic,
+            started_on=date(2025, 2, 1),
+            practitioner_name="Sana Clinician",
+        ),
+    )
+    other_clinic = make_partner(area=area, name="Southshire Sexual Health Clinic")
+    other_service = Service.objects.filter(sensitive=True).exclude(code="sexual_health").first()
+    elsewhere = make_partner(area=area, name="Northshire Other Sensitive Service")
+    someone_else = make_child(
+        area=area, given_names="Noor", family_name="Haddad", date_of_birth=DOB
+    )
+    for organisation, service in ((other_clinic, "sexual_health"), (elsewhere, other_service.code)):
+        involvement_add(
+            child=someone_else,
+            details=InvolvementDetails(
+                service=Service.objects.get(code=service),
+                organisation=organisation,
+                started_on=date(2025, 3, 1),
+            ),
+        )
+    for organisation, shown in ((other_clinic, True), (elsewhere, False), (area, False)):
+        client.force_login(make_user(role=Role.PRACTITIONER, organisation=organisation))
+        search(client, family_name="Fitzgerald", given_name="Keira", date_of_birth=DOB)
+        html = open_record(client, child).content.decode()
+        assert ("Sana Clinician" in html) is shown, organisation.name
+        assert ("A sensitive service is involved" in html) is not shown, organisation.name
+
+
 def test_the_area_history_shows_what_went_on_before_a_move(client, child, area):
     new_area = make_area(name="Southshire")
     Address.objects.filter(child=child).update(moved_out_on=date(2025, 5, 31))
