@@ -639,6 +639,10 @@ def measure_archive(args: argparse.Namespace, events: int) -> list[trail.Row]:
         )
     rows.append(checked)
     remaining = events - (0 if archive.unavailable else counts["events"])
+    # audit_archive recorded itself (an audit_archive event), which a running sealer would
+    # have sealed by now: sealed here, so that verify_audit below judges the chain, not the
+    # absence of a sealer.
+    seal_all()
     rows.append(
         once(
             "job",
