@@ -324,7 +324,8 @@ def test_a_malformed_public_id_is_not_found(client, practitioner):
     assert client.get("/children/not-an-id/").status_code == 404
 
 
-def test_sensitive_services_are_masked_unless_the_viewer_provides_them(client, area, child):
+def _sexual_health_clinic_for(child, area):
+    """A partner clinic giving the child a sensitive service (sexual health)."""
     clinic = make_partner(area=area, name="Northshire Sexual Health Clinic")
     clinic.safeguarding_contact = "Clinic safeguarding lead, 0300 555 0199"
     clinic.save()
@@ -338,6 +339,11 @@ def test_sensitive_services_are_masked_unless_the_viewer_provides_them(client, a
             practitioner_phone="020 7946 0999",
         ),
     )
+    return clinic
+
+
+def test_sensitive_services_are_masked_unless_the_viewer_provides_them(client, area, child):
+    clinic = _sexual_health_clinic_for(child, area)
     client.force_login(make_user(role=Role.PRACTITIONER, organisation=area))
     search(client, family_name="Fitzgerald", given_name="Keira", date_of_birth=DOB)
     html = open_record(client, child).content.decode()
@@ -355,16 +361,7 @@ def test_sensitive_services_are_masked_unless_the_viewer_provides_them(client, a
 def test_a_sensitive_service_shows_in_full_to_another_provider_of_it_only(client, area, child):
     """Whoever provides a sensitive service (to any child) sees it on every record; an
     organisation that provides another sensitive service, or none, sees it masked."""
-    clinic = make_partner(area=area, name="Northshire Sexual Health Clinic")
-    involvement_add(
-        child=child,
-        details=InvolvementDetails(
-            service=Service.objects.get(code="sexual_health"),
-            organisation=clinic,
-            started_on=date(2025, 2, 1),
-            practitioner_name="Sana Clinician",
-        ),
-    )
+    _sexual_health_clinic_for(child, area)
     other_clinic = make_partner(area=area, name="Southshire Sexual Health Clinic")
     other_service = Service.objects.filter(sensitive=True).exclude(code="sexual_health").first()
     elsewhere = make_partner(area=area, name="Northshire Other Sensitive Service")
