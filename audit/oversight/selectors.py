@@ -8,7 +8,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import Organisation
 from audit.models import AuditEvent, Flag, FlagOutcome, organisation_code
-from audit.oversight.paging import by_field, keyset_page
+from audit.oversight.paging import by_field, by_time_then_sequence, keyset_page
 from audit.selectors import start_of
 
 
@@ -35,7 +35,7 @@ class EventFilter:
 
 
 def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
-    """Events newest first, narrowed by each criterion given."""
+    """Events newest first (by time, then number), narrowed by each criterion given."""
     events = AuditEvent.objects.all()
     if criteria.username:
         events = events.filter(actor_username__iexact=criteria.username)
@@ -53,7 +53,9 @@ def events_matching(*, criteria: EventFilter) -> QuerySet[AuditEvent]:
         events = events.filter(occurred_at__gte=start_of(criteria.date_from))
     if criteria.date_to:
         events = events.filter(occurred_at__lt=start_of(criteria.date_to + timedelta(days=1)))
-    return events.order_by("-sequence")
+    # By time, then number: time is the partition key, so PostgreSQL reads the months newest
+    # first and stops at a full page (by number alone it merged every month's index).
+    return events.order_by("-occurred_at", "-sequence")
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,15 @@ class EventPage:
 def event_page(
     *, criteria: EventFilter, before: int | None, after: int | None, size: int
 ) -> EventPage:
-    """One page of matching events by sequence (keyset paging: fast at any depth)."""
+    """One page of matching events, newest first (keyset paging by time then number: fast
+    at any depth). `before` and `after` are event numbers."""
     matching = events_matching(criteria=criteria)
     rows, newer_than, older_than = keyset_page(
-        matching.filter, by_field("sequence"), before=before, after=after, size=size
+        matching.filter,
+        by_time_then_sequence("occurred_at"),
+        before=before,
+        after=after,
+        size=size,
     )
     return EventPage(events=rows, newer_than=newer_than, older_than=older_than)
 

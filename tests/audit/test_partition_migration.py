@@ -3,22 +3,15 @@ database of its own, a trail of three months written by the schema before it (se
 child links, an event still waiting for its seal) is migrated; every row arrives in its
 month, the chain verifies unchanged, and the waiting event is sealed afterwards."""
 
-import os
-import subprocess
-import sys
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from audit import chain
 from audit.models import GENESIS_HASH
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.audit.databases import manage
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SQLite keeps the trail in single tables"
@@ -29,44 +22,6 @@ MONTHS = [
     datetime(2026, 9, 30, 23, 59, 59, 999999, tzinfo=UTC),  # the last instant of September
     datetime(2026, 10, 1, 0, 0, tzinfo=UTC),  # the first of October
 ]
-
-
-@pytest.fixture
-def database():
-    """An empty database of its own, dropped afterwards."""
-    config = settings.DATABASES["default"]
-    name = f"signposting_migration_{uuid.uuid4().hex[:8]}"
-    server = psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    server.execute(f'CREATE DATABASE "{name}"')
-    url = (
-        f"postgres://{config['USER']}"
-        + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
-        + f"@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{name}"
-    )
-    try:
-        yield url
-    finally:
-        server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        server.close()
-
-
-def manage(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": url, "SIGNPOSTING_DEMO": "true"}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def write_old_trail(url: str) -> int:
