@@ -103,8 +103,11 @@ def find_children(
     )
     if not family_key or (date_of_birth is None and not typed.outward_code):
         return SearchOutcome(matches=[], too_many=False, model_version=model.version)
-    rows = blocks.candidates(typed, today=timezone.localdate())
-    scored = score(typed, rows, model, prior=model.search_prior)
+    comparer = NameComparer(typed.family_key, typed.family_sound, typed.given_key)
+    rows = blocks.candidates(
+        typed, today=timezone.localdate(), narrowed=_narrowed(typed, comparer, model)
+    )
+    scored = score(typed, rows, model, prior=model.search_prior, comparer=comparer)
     # A slip shown under the show threshold has no grade of the model's own: possible.
     shown = [
         match if match.grade else replace(match, grade="possible")
@@ -121,6 +124,18 @@ def find_children(
             if match.probability >= model.partial_at and not shows(match, model)
         ),
     )
+
+
+def _narrowed(typed: Typed, comparer: NameComparer, model: MatchModel) -> blocks.Narrowed | None:
+    """The date block cut down to the names the scorer would score (blocks.Narrowed), when
+    it would skip the others: those whose family and given names both differ from the typed
+    ones cannot count (_both_names_different_cannot_count), most of the names on a date."""
+    if typed.date_of_birth is None or not _both_names_different_cannot_count(
+        typed, model, model.search_prior
+    ):
+        return None
+    families, givens = comparer.keys_that_could_agree(*blocks.keys_on_dates(typed))
+    return blocks.Narrowed(families=families, givens=givens)
 
 
 def shows(match: Match, model: MatchModel) -> bool:
@@ -142,14 +157,16 @@ def score(
     *,
     prior: float,
     sexes: Mapping[int, str] | None = None,
+    comparer: NameComparer | None = None,
 ) -> list[Match]:
     """The candidates' matches, best first: every name row scored, the best name of each
     child with the best of their postcodes (the current one comes with every name row; past
     ones in the typed outward code come as rows of their own), then sex for those that could
     still reach the threshold: from `sexes` when given (candidates that are not the
-    register's children), else from the register."""
+    register's children), else from the register. `comparer`: one made for the typed names
+    already, with some keys prepared."""
     weights = model.weights
-    comparer = NameComparer(typed.family_key, typed.family_sound, typed.given_key)
+    comparer = comparer or NameComparer(typed.family_key, typed.family_sound, typed.given_key)
     comparer.prepare({row[2] for row in rows if row[2]}, {row[3] for row in rows if row[3]})
     by_date = DateComparer(typed.date_of_birth)
     by_postcode = PostcodeComparer(typed.postcode)

@@ -135,7 +135,10 @@ class NameComparer:
         self._given_could: dict[str, bool] = {}
 
     def prepare(self, family_keys: set[str], given_keys: set[str]) -> None:
-        families, givens = sorted(family_keys), sorted(given_keys)
+        """Works out the keys not prepared yet (a search prepares the names on the typed date
+        first, to narrow its blocks, then those the blocks found)."""
+        families = sorted(key for key in family_keys if key not in self._family_could)
+        givens = sorted(key for key in given_keys if key not in self._given_could)
         qf, qg = self.family_key, self.given_key
         close = _alike_in_batch(qf, families, CLOSE)
         fair = (
@@ -183,6 +186,17 @@ class NameComparer:
                     or (key[0] == qg[0] and (len(key) == 1 or len(qg) == 1))
                 )
             )
+
+    def keys_that_could_agree(
+        self, family_keys: set[str], given_keys: set[str]
+    ) -> tuple[list[str], list[str]]:
+        """Of these recorded keys (prepared here), the family keys and the given keys that
+        could agree with the typed names (could_agree's first test), sorted."""
+        self.prepare(family_keys, given_keys)
+        return (
+            sorted(key for key in family_keys if self._family_could[key]),
+            sorted(key for key in given_keys if self._given_could[key]),
+        )
 
     def could_agree(self, family: str, family_sound: str, given: str) -> bool:
         """Whether either name of a record could be at a level better than "different":

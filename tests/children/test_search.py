@@ -1,5 +1,6 @@
 """Matching rules of children.search.find_children (the selector behind /search/)."""
 
+import random
 from datetime import date
 
 import pytest
@@ -202,3 +203,67 @@ def test_names_the_wrong_way_round_count_for_less_than_both_names_right():
     assert outcome.matches[0].probability > outcome.matches[1].probability
     assert outcome.matches[1].agreement["family_name"] == "swapped with the given name"
     assert outcome.matches[1].agreement["given_name"] == "null"
+
+
+def test_the_narrowed_date_block_finds_just_what_the_whole_block_finds(monkeypatch):
+    """The date block fetches only the names the scorer would score (children.search
+    ._narrowed): for every kind of realistic difference, the results, their grades and
+    agreements, and the count of partial matches are those of the whole block; and it does
+    fetch fewer names."""
+    from children import search
+    from children.matching import blocks
+    from children.matching.corruption import KINDS, Details, corrupt, default_pools
+
+    rng = random.Random(19)
+    pools = default_pools()
+    area = make_area()
+    born = [DOB, date(2015, 2, 3)]  # the date and its day and month swapped
+    people = []
+    for index in range(60):
+        details = Details(
+            given_name=rng.choice([*pools.girls, *pools.boys]),
+            family_name=rng.choice(pools.family),
+            date_of_birth=born[index % 2],
+        )
+        make_child(
+            area=area,
+            given_names=details.given_name,
+            family_name=details.family_name,
+            date_of_birth=details.date_of_birth,
+        )
+        people.append(details)
+    fetched = {"narrowed": 0, "whole": 0}
+    candidates = blocks.candidates
+
+    def counted(way):
+        def fetch(*args, **kwargs):
+            rows = candidates(*args, **kwargs)
+            fetched[way] += len(rows)
+            return rows
+
+        return fetch
+
+    searches = 0
+    for person in people[:24]:
+        for kind in KINDS:
+            typed = corrupt(rng, person, kind, pools)
+            if typed is None:
+                continue
+            criteria = {
+                "family_name": typed.family_name,
+                "given_name": typed.given_name,
+                "date_of_birth": typed.date_of_birth,
+                "postcode": typed.postcode,
+                "sex": typed.sex,
+            }
+            with monkeypatch.context() as patched:
+                patched.setattr(blocks, "candidates", counted("narrowed"))
+                narrowed = find_children(**criteria)
+            with monkeypatch.context() as patched:
+                patched.setattr(blocks, "candidates", counted("whole"))
+                patched.setattr(search, "_narrowed", lambda *args: None)
+                whole = find_children(**criteria)
+            assert narrowed == whole, (kind, typed)
+            searches += 1
+    assert searches > 100
+    assert fetched["narrowed"] < fetched["whole"] / 2, fetched
