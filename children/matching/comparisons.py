@@ -96,16 +96,42 @@ def alike(a: str, b: str, threshold: float) -> bool:
     return JaroWinkler.similarity(a, b) >= threshold or OSA.distance(a, b, score_cutoff=1) <= 1
 
 
+def _one_part_of(key: str, keys: list[str]) -> set[str]:
+    """The keys (of three letters or more) that `key` is part of, or that are part of `key`:
+    one part of a double-barrelled name, taken or added. By string search over all the keys
+    at once, and a set lookup of each part of `key`."""
+    if len(key) < 3:
+        return set()
+    found = {
+        key[start:end] for start in range(len(key) - 2) for end in range(start + 3, len(key) + 1)
+    }.intersection(keys)
+    joined = "," + ",".join(keys) + ","
+    at = joined.find(key)
+    while at != -1:
+        found.add(joined[joined.rfind(",", 0, at) + 1 : joined.find(",", at)])
+        at = joined.find(key, at + 1)
+    return found
+
+
+def _jaro_winkler_at_least(key: str, keys: list[str], threshold: float) -> set[str]:
+    """The keys whose Jaro-Winkler similarity to `key` is at least `threshold`, as
+    JaroWinkler.similarity gives it one pair at a time. rapidfuzz's batch can round a score
+    on the threshold just under it ("olasupo" and "olabode": 0.8 alone, left out of a batch
+    cut at 0.8), so the batch is cut a little lower and its few keys checked one by one."""
+    return {
+        choice
+        for choice, _, _ in process.extract(
+            key, keys, scorer=JaroWinkler.similarity, score_cutoff=threshold - 1e-6, limit=None
+        )
+        if JaroWinkler.similarity(key, choice) >= threshold
+    }
+
+
 def _alike_in_batch(key: str, keys: list[str], threshold: float) -> set[str]:
     """The keys alike to `key` (as `alike` judges), found by rapidfuzz's C loops."""
     if not key or not keys:
         return set()
-    found = {
-        choice
-        for choice, _, _ in process.extract(
-            key, keys, scorer=JaroWinkler.similarity, score_cutoff=threshold, limit=None
-        )
-    }
+    found = _jaro_winkler_at_least(key, keys, threshold)
     found.update(
         choice
         for choice, _, _ in process.extract(
@@ -130,62 +156,53 @@ class NameComparer:
         self._family_as_given: dict[str, bool] = {}  # record given alike typed family (swap)
         self._given_alike: dict[str, bool] = {}  # alike typed given (0.88)
         self._alternatives = known_alternatives(typed_given) if typed_given else frozenset()
-        # Prepared keys -> whether that name of a record could agree (could_agree).
-        self._family_could: dict[str, bool] = {}
-        self._given_could: dict[str, bool] = {}
+        # The keys prepared, and those of them that could agree (could_agree).
+        self._families_prepared: set[str] = set()
+        self._givens_prepared: set[str] = set()
+        self._families_could: set[str] = set()
+        self._givens_could: set[str] = set()
 
     def prepare(self, family_keys: set[str], given_keys: set[str]) -> None:
-        """Works out the keys not prepared yet (a search prepares the names on the typed date
-        first, to narrow its blocks, then those the blocks found)."""
-        families = sorted(key for key in family_keys if key not in self._family_could)
-        givens = sorted(key for key in given_keys if key not in self._given_could)
+        """Works out which of the keys not prepared yet could agree with the typed names (a
+        search prepares the names on the typed date first, to narrow its blocks, then those
+        the blocks found), and caches the comparisons that say yes; a comparison that says
+        no is made again if a level needs it. In sets, not key by key: the names on a date
+        at 11,000,000 children have about 1,600 family and 1,500 given keys, and a loop over
+        them in Python cost more than rapidfuzz's comparisons."""
+        families = list(set(family_keys).difference(self._families_prepared))
+        givens = list(set(given_keys).difference(self._givens_prepared))
+        self._families_prepared.update(families)
+        self._givens_prepared.update(givens)
         qf, qg = self.family_key, self.given_key
-        close = _alike_in_batch(qf, families, CLOSE)
-        fair = (
-            {
-                choice
-                for choice, _, _ in process.extract(
-                    qf, families, scorer=JaroWinkler.similarity, score_cutoff=FAIR, limit=None
-                )
-            }
-            if qf
-            else set()
-        )
-        for key in families:
-            self._family_close[key] = key in close
-            self._family_fair[key] = key in fair
+        if qf:
+            close = _alike_in_batch(qf, families, CLOSE)
+            fair = _jaro_winkler_at_least(qf, families, FAIR)
+            as_given = _alike_in_batch(qf, givens, CLOSE)
+            self._family_close.update(dict.fromkeys(close, True))
+            self._family_fair.update(dict.fromkeys(fair, True))
+            self._family_as_given.update(dict.fromkeys(as_given, True))
+            self._families_could.update(close, fair, _one_part_of(qf, families))
+            if qf in family_keys:
+                self._families_could.add(qf)
+            self._givens_could.update(as_given)
         if qg:
-            as_family = _alike_in_batch(qg, families, CLOSE)
-            for key in families:
-                self._given_as_family[key] = key in as_family
+            self._given_as_family.update(dict.fromkeys(_alike_in_batch(qg, families, CLOSE), True))
             # Given names only: a swap compares no given name with a family name (its given
             # comparison is null).
             alike_given = _alike_in_batch(qg, givens, GIVEN_ALIKE)
-            for key in givens:
-                self._given_alike[key] = key in alike_given
-        if qf:
-            as_given = _alike_in_batch(qf, givens, CLOSE)
-            for key in givens:
-                self._family_as_given[key] = key in as_given
-        # Each prepared key once, rather than each recorded name (a search at 5,000,000
-        # children scores about 1,500 names; these sets are a few hundred keys).
-        for key in families:
-            self._family_could[key] = bool(qf) and (
-                key == qf
-                or self._family_close[key]
-                or self._family_fair[key]
-                or (min(len(qf), len(key)) >= 3 and (qf in key or key in qf))
+            self._given_alike.update(dict.fromkeys(alike_given, True))
+            known = self._alternatives.intersection(givens)
+            # An initial: one of the two is a single letter, the other's first.
+            initials = (
+                [key for key in givens if key[0] == qg]
+                if len(qg) == 1
+                else [qg[0]]
+                if qg[0] in given_keys
+                else []
             )
-        for key in givens:
-            self._given_could[key] = (bool(qf) and self._family_as_given[key]) or (
-                bool(qg)
-                and (
-                    key == qg
-                    or self._given_alike[key]
-                    or key in self._alternatives
-                    or (key[0] == qg[0] and (len(key) == 1 or len(qg) == 1))
-                )
-            )
+            self._givens_could.update(alike_given, known, initials)
+            if qg in given_keys:
+                self._givens_could.add(qg)
 
     def keys_that_could_agree(
         self, family_keys: set[str], given_keys: set[str]
@@ -194,15 +211,20 @@ class NameComparer:
         could agree with the typed names (could_agree's first test), sorted."""
         self.prepare(family_keys, given_keys)
         return (
-            sorted(key for key in family_keys if self._family_could[key]),
-            sorted(key for key in given_keys if self._given_could[key]),
+            sorted(self._families_could.intersection(family_keys)),
+            sorted(self._givens_could.intersection(given_keys)),
         )
 
     def could_agree(self, family: str, family_sound: str, given: str) -> bool:
         """Whether either name of a record could be at a level better than "different":
         false means both names are "different" (and not swapped). A name that was not
         prepared could (it is scored, and the levels decide)."""
-        if self._family_could.get(family, True) or self._given_could.get(given, True):
+        if (
+            family not in self._families_prepared
+            or family in self._families_could
+            or given not in self._givens_prepared
+            or given in self._givens_could
+        ):
             return True
         if self.family_key and self.family_sound and family_sound == self.family_sound:
             return True

@@ -389,6 +389,66 @@ def test_a_swap_speaks_for_both_names_and_the_given_comparison_is_null():
     assert comparer.levels("okafor", phonetic("okafor"), "amarra") == (1, 2)
 
 
+def test_the_keys_that_could_agree_are_those_the_rule_names_one_by_one():
+    """NameComparer.prepare works in sets (the names on a date, thousands of keys): it picks
+    the same keys as could_agree's rule applied to each key on its own, and a prepared
+    comparer gives every name the levels a fresh one does."""
+    import random
+
+    from rapidfuzz.distance import JaroWinkler
+
+    from children.matching.comparisons import (
+        CLOSE,
+        FAIR,
+        GIVEN_ALIKE,
+        NameComparer,
+        alike,
+        known_alternatives,
+    )
+    from children.matching.corruption import default_pools, keyboard_typo
+
+    rng = random.Random(10)
+    pools = default_pools()
+    families = sorted({name_key(name) for name in rng.sample(pools.family, 400)})
+    givens = sorted({name_key(name) for name in rng.sample([*pools.girls, *pools.boys], 400)})
+    extra = ["smith", "smithjones", "jonessmith", "smyth", "a", "o", "ol", "oliver", "bill"]
+    typed = [("smith", "oliver"), ("jones", "o"), ("ng", "william"), ("okafor", "a")]
+    typed += [(rng.choice(families), rng.choice(givens)) for _ in range(20)]
+    for qf, qg in typed:
+        family_keys = {*families, *extra, name_key(keyboard_typo(rng, qf))}
+        given_keys = {*givens, *extra, name_key(keyboard_typo(rng, qg))}
+        alternatives = known_alternatives(qg)
+
+        def family_could(key, qf=qf):
+            return (
+                key == qf
+                or alike(qf, key, CLOSE)
+                or JaroWinkler.similarity(qf, key) >= FAIR
+                or (min(len(qf), len(key)) >= 3 and (qf in key or key in qf))
+            )
+
+        def given_could(key, qf=qf, qg=qg, alternatives=alternatives):
+            return alike(qf, key, CLOSE) or (
+                key == qg
+                or alike(qg, key, GIVEN_ALIKE)
+                or key in alternatives
+                or (key[0] == qg[0] and (len(key) == 1 or len(qg) == 1))
+            )
+
+        comparer = NameComparer(qf, phonetic(qf), qg)
+        could = comparer.keys_that_could_agree(family_keys, given_keys)
+        assert could == (
+            sorted(key for key in family_keys if family_could(key)),
+            sorted(key for key in given_keys if given_could(key)),
+        ), (qf, qg)
+        assert could[0] and could[1]
+        fresh = NameComparer(qf, phonetic(qf), qg)
+        for family, given in zip(sorted(family_keys), sorted(given_keys), strict=False):
+            assert comparer.levels(family, phonetic(family), given) == fresh.levels(
+                family, phonetic(family), given
+            )
+
+
 def test_a_model_where_a_swap_counts_for_more_than_both_names_right_is_refused():
     import copy
     import json

@@ -4,6 +4,7 @@ import random
 from datetime import date
 
 import pytest
+from django.db import connection
 
 from children.matching import phonetic
 from children.matching.model import current_model
@@ -267,3 +268,16 @@ def test_the_narrowed_date_block_finds_just_what_the_whole_block_finds(monkeypat
             searches += 1
     assert searches > 100
     assert fetched["narrowed"] < fetched["whole"] / 2, fetched
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_postgresql_keeps_the_commonest_thousand_sounds_of_each_name():
+    # Migration children/0010: with the default 100, a common sound's names were guessed at
+    # a sixth of their number at 11,000,000 children, and a block was planned on the wrong
+    # index (3.8 ms instead of 0.3).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstattarget FROM pg_attribute"
+            " WHERE attrelid = 'children_name'::regclass AND attname LIKE '%%_sound'"
+        )
+        assert dict(cursor.fetchall()) == {"family_sound": 1000, "given_sound": 1000}
