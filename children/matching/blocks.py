@@ -4,8 +4,13 @@ exists for a kind of error. All of them run as one statement.
 
 With a date of birth:
 - "the date or its day and month swapped": every name of every child born on the date or its
-  swap (a few hundred at a million children). This finds the child when a name is misspelt,
-  replaced (a step-parent's family name, a nickname) or the names are the wrong way round;
+  swap (about 370 at a million children, 3,800 at 11 million) that could count. This finds
+  the child when a name is misspelt, replaced (a step-parent's family name, a nickname) or
+  the names are the wrong way round. Most names on a date differ from both typed names and
+  cannot reach the lowest threshold, so when the model says so the search first reads the
+  keys on the date (keys_on_dates), works out which could agree with the typed names, and
+  fetches only the names with one of those keys, its family sound or the typed postcode
+  (Narrowed): the same names the scorer would have scored;
 - "a mistyped date, same family sound": the dates a record may hold when this one was typed
   (one digit different, neighbouring digits transposed, the year one or two out) for names
   whose family name sounds like the typed one;
