@@ -19,6 +19,7 @@ from django.utils import timezone
 from children.identifiers import normalise_postcode
 from children.matching import blocks
 from children.matching.comparisons import (
+    COMPARISONS,
     DateComparer,
     NameComparer,
     PostcodeComparer,
@@ -105,7 +106,10 @@ def find_children(
         return SearchOutcome(matches=[], too_many=False, model_version=model.version)
     comparer = NameComparer(typed.family_key, typed.family_sound, typed.given_key)
     rows = blocks.candidates(
-        typed, today=timezone.localdate(), narrowed=_narrowed(typed, comparer, model)
+        typed,
+        today=timezone.localdate(),
+        narrowed=_narrowed(typed, comparer, model),
+        common_far=_cannot_count_far(typed, model),
     )
     scored = score(typed, rows, model, prior=model.search_prior, comparer=comparer)
     # A slip shown under the show threshold has no grade of the model's own: possible.
@@ -136,6 +140,45 @@ def _narrowed(typed: Typed, comparer: NameComparer, model: MatchModel) -> blocks
         return None
     families, givens = comparer.keys_that_could_agree(*blocks.keys_on_dates(typed))
     return blocks.Narrowed(families=families, givens=givens)
+
+
+# The date levels worse than a slip: "same year" and "different".
+FAR = slice(6, None)
+
+
+def _cannot_count_far(typed: Typed, model: MatchModel) -> list[str]:
+    """The family keys whose names the sounds block need not fetch at a date far from the
+    typed one: common names (their exact or alike weight adjusted down by how common they
+    are) that cannot reach the lowest threshold at such a date, whatever the given name,
+    sex and postcode. With a common family name, these are most of that block (3,700 names
+    for "Jones" and "Freddie" at 11,000,000 children, nearly all born on other dates).
+    Empty when the date was not typed, or when any name can count at a far date (a swap,
+    or a typed postcode)."""
+    if typed.date_of_birth is None or not typed.family_sound:
+        return []
+    weights = model.weights
+    rest = (
+        model.search_prior
+        + max(weights["date_of_birth"][FAR])
+        + (max(weights["sex"]) if typed.sex else 0.0)
+        + (max(weights["postcode"]) if typed.postcode else 0.0)
+    )
+    given_best = max(weights["given_name"])
+    family = weights["family_name"]
+    # A swap makes the given comparison null; the other levels not adjusted by frequency
+    # (null included) leave it to count.
+    swapped = COMPARISONS["family_name"].index("swapped with the given name")
+    swap = family[swapped]
+    plain = max(
+        w
+        for level, w in enumerate(family)
+        if level not in model.family_tf_levels and level != swapped
+    )
+    if max(rest + plain + given_best, rest + swap) >= model.partial_weight:
+        return []
+    below = model.partial_weight - rest - given_best
+    sounds = {typed.family_sound, typed.given_sound} - {""}
+    return sorted(key for sound in sounds for key in model.common_family_keys(sound, below))
 
 
 def shows(match: Match, model: MatchModel) -> bool:

@@ -38,7 +38,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 from django.db import connection
 
-from children.matching.dates import dob_variants, mistyped_dates
+from children.matching.dates import dob_variants, mistyped_dates, near_dates
 
 # The register holds children under 18, and their records for a while after: no candidate was
 # born more than this long ago.
@@ -50,6 +50,7 @@ PAST_ADDRESS = 1  # a row of a past address in the typed outward code
 _COLUMNS = "0, child_id, family_key, given_key, family_sound, date_of_birth, postcode"
 _NAMES = f"SELECT {_COLUMNS} FROM children_name WHERE "  # noqa: S608 (constants; values bound)
 DATE = "the date or its day and month swapped"
+SOUNDS = "both names' sounds"
 BLOCKS = {
     DATE: "date_of_birth IN ({dates})",
     "a mistyped date, same family sound": (
@@ -58,10 +59,17 @@ BLOCKS = {
     "a mistyped date, same given sound": (
         "date_of_birth IN ({mistyped}) AND given_sound IN ({given_sound})"
     ),
-    "both names' sounds": "family_sound IN ({sounds}) AND given_sound IN ({sounds})",
+    SOUNDS: "family_sound IN ({sounds}) AND given_sound IN ({sounds})",
     "the outward code, same family sound": "outward_code = %s AND family_sound IN ({sounds})",
     "the outward code, same given sound": "outward_code = %s AND given_sound IN ({sounds})",
 }
+# The sounds block without its names far from the typed date (worse than a slip: "same
+# year" or "different") whose common family name cannot count there
+# (children.search._cannot_count_far).
+_SOUNDS_NEAR_OR_RARE = (
+    "family_sound IN ({sounds}) AND given_sound IN ({sounds})"
+    " AND (date_of_birth IN ({near}) OR NOT (family_key IN ({common_far})))"
+)
 # The date block narrowed to the names that could count (Narrowed).
 _DATE_NARROWED = (
     "date_of_birth IN ({dates}) AND (family_key IN ({could_family})"
@@ -127,9 +135,12 @@ def statement(
     today: date,
     only: Collection[str] | None = None,
     narrowed: Narrowed | None = None,
+    common_far: Collection[str] = (),
 ) -> tuple[str, list | dict]:
     """The blocks for what was typed (`only` those named, to see what one block finds; the
-    date block `narrowed` if given), as one SQL statement and its parameters. On PostgreSQL
+    date block `narrowed` if given; the names far from the typed date with one of the
+    family keys `common_far` left out of the sounds block), as one SQL statement and its
+    parameters. On PostgreSQL
     the lists go as arrays, so that the statement's text is the same for every search and
     psycopg prepares it once (planning the union took longer than running it); SQLite gets
     placeholders."""
@@ -166,6 +177,9 @@ def statement(
             "could_given": ["", *narrowed.givens],
             "typed_postcode": [typed.postcode],
         }
+    if common_far and born is not None:
+        blocks[SOUNDS] = _SOUNDS_NEAR_OR_RARE
+        lists |= {"near": sorted(near_dates(born)), "common_far": sorted(common_far)}
     if connection.vendor == "postgresql":
         return _postgresql(wanted, blocks, lists, typed.outward_code)
     parts: list[str] = []
@@ -209,11 +223,12 @@ def candidates(
     today: date,
     only: Collection[str] | None = None,
     narrowed: Narrowed | None = None,
+    common_far: Collection[str] = (),
 ) -> list[tuple]:
     """Rows of (kind, child id, family key, given key, family sound, date of birth,
     postcode): a NAME found by a block (a name found by two comes twice; its postcode is the
     child's current one), or a PAST_ADDRESS in the typed outward code (its postcode)."""
-    sql, params = statement(typed, today=today, only=only, narrowed=narrowed)
+    sql, params = statement(typed, today=today, only=only, narrowed=narrowed, common_far=common_far)
     if not sql:
         return []
     with connection.cursor() as cursor:

@@ -48,3 +48,12 @@ def mistyped_dates(dob: date, *, oldest: date, newest: date) -> frozenset[date]:
             found.add(dob.replace(year=dob.year + years))
     found -= close
     return frozenset(day for day in found if oldest <= day <= newest)
+
+
+@functools.lru_cache(maxsize=256)
+def near_dates(dob: date) -> frozenset[date]:
+    """Every date a record may hold that agrees with this one better than "same year"
+    (children.matching.comparisons.DateComparer): the date, its day/month swap, and the
+    mistyped dates, whatever their year."""
+    close, _ = dob_variants(dob)
+    return close | mistyped_dates(dob, oldest=date.min, newest=date.max)

@@ -10,6 +10,7 @@ No Splink, no DuckDB here: the file holds the m and u of every level (and the se
 needs for find_duplicates), and tests check that this module gives Splink's weights.
 """
 
+import bisect
 import json
 import math
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class MatchModel:
         # does not make a coincidence look like a match. (The model file's own prior is for
         # two records of the register, which find_duplicates uses.)
         self.search_prior = -math.log2(settings.MATCH_POPULATION)
+        self._sounds: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] | None = None
 
     def family_weight(self, level: int, family_key: str) -> float:
         """The family level's weight for the record's name: a level with a term-frequency
@@ -98,6 +100,28 @@ class MatchModel:
             tf = max(self.family_tf.get(family_key, self.rare_tf), self.tf_minimum)
             weight += adjustment * (math.log2(self.family_exact_u) - math.log2(tf))
         return weight
+
+    def common_family_keys(self, sound: str, below: float) -> list[str]:
+        """The family names the model lists (the register's commoner ones) that sound like
+        `sound` and whose exact or alike weight, adjusted by how common they are, is below
+        `below`."""
+        weights, keys = self._by_sound().get(sound, ((), ()))
+        return list(keys[: bisect.bisect_left(weights, below)])
+
+    def _by_sound(self) -> dict[str, tuple[tuple[float, ...], tuple[str, ...]]]:
+        """Sound -> (the best term-frequency-adjusted family weights, ascending; their keys)."""
+        if self._sounds is None:
+            from children.matching.keys import phonetic
+
+            grouped: dict[str, list[tuple[float, str]]] = {}
+            for key in self.family_tf:
+                best = max(self.family_weight(level, key) for level in self.family_tf_levels)
+                grouped.setdefault(phonetic(key), []).append((best, key))
+            self._sounds = {
+                sound: (tuple(w for w, _ in sorted(pairs)), tuple(k for _, k in sorted(pairs)))
+                for sound, pairs in grouped.items()
+            }
+        return self._sounds
 
     def weight(self, comparison: str, level: int) -> float:
         return self.weights[comparison][level]

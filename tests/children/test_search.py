@@ -206,11 +206,12 @@ def test_names_the_wrong_way_round_count_for_less_than_both_names_right():
     assert outcome.matches[1].agreement["given_name"] == "null"
 
 
-def test_the_narrowed_date_block_finds_just_what_the_whole_block_finds(monkeypatch):
+def test_the_narrowed_blocks_find_just_what_the_whole_blocks_find(monkeypatch):
     """The date block fetches only the names the scorer would score (children.search
-    ._narrowed): for every kind of realistic difference, the results, their grades and
-    agreements, and the count of partial matches are those of the whole block; and it does
-    fetch fewer names."""
+    ._narrowed), and the sounds block leaves out common names far from the typed date
+    (children.search._cannot_count_far): for every kind of realistic difference, the
+    results, their grades and agreements, and the count of partial matches are those of the
+    whole blocks; and they do fetch fewer names."""
     from children import search
     from children.matching import blocks
     from children.matching.corruption import KINDS, Details, corrupt, default_pools
@@ -220,18 +221,21 @@ def test_the_narrowed_date_block_finds_just_what_the_whole_block_finds(monkeypat
     area = make_area()
     born = [DOB, date(2015, 2, 3)]  # the date and its day and month swapped
     people = []
+    common = ["Smith", "Jones", "Brown", "Williams"]  # the model's commonest family names
     for index in range(60):
         details = Details(
             given_name=rng.choice([*pools.girls, *pools.boys]),
-            family_name=rng.choice(pools.family),
+            family_name=rng.choice(common if index % 3 == 0 else pools.family),
             date_of_birth=born[index % 2],
         )
-        make_child(
-            area=area,
-            given_names=details.given_name,
-            family_name=details.family_name,
-            date_of_birth=details.date_of_birth,
-        )
+        # The same names on the date, and far from it (other children, or the date wrong).
+        for day in (details.date_of_birth, date(2012, 7, 19), date(2018, 11, 30)):
+            make_child(
+                area=area,
+                given_names=details.given_name,
+                family_name=details.family_name,
+                date_of_birth=day,
+            )
         people.append(details)
     fetched = {"narrowed": 0, "whole": 0}
     candidates = blocks.candidates
@@ -263,6 +267,7 @@ def test_the_narrowed_date_block_finds_just_what_the_whole_block_finds(monkeypat
             with monkeypatch.context() as patched:
                 patched.setattr(blocks, "candidates", counted("whole"))
                 patched.setattr(search, "_narrowed", lambda *args: None)
+                patched.setattr(search, "_cannot_count_far", lambda *args: [])
                 whole = find_children(**criteria)
             assert narrowed == whole, (kind, typed)
             searches += 1
@@ -281,3 +286,19 @@ def test_postgresql_keeps_the_commonest_thousand_sounds_of_each_name():
             " WHERE attrelid = 'children_name'::regclass AND attname LIKE '%%_sound'"
         )
         assert dict(cursor.fetchall()) == {"family_sound": 1000, "given_sound": 1000}
+
+
+def test_the_near_dates_are_those_that_agree_better_than_the_same_year():
+    from datetime import timedelta
+
+    from children.matching.comparisons import DateComparer
+    from children.matching.dates import near_dates
+
+    rng = random.Random(3)
+    for _ in range(40):
+        typed = date(2005, 1, 1) + timedelta(days=rng.randrange(7000))
+        comparer = DateComparer(typed)
+        window = [typed + timedelta(days=offset) for offset in range(-1200, 1200)]
+        assert {day for day in window if comparer.level(day) <= 5} == {
+            day for day in near_dates(typed) if abs((day - typed).days) < 1200
+        } | ({typed} if typed in window else set()), typed
