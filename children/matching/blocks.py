@@ -32,7 +32,7 @@ query.
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -70,6 +70,12 @@ _SOUNDS_NEAR_OR_RARE = (
     "family_sound IN ({sounds}) AND given_sound IN ({sounds})"
     " AND (date_of_birth IN ({near}) OR NOT (family_key IN ({common_far})))"
 )
+MISTYPED_FAMILY = "a mistyped date, same family sound"
+# That block without the names of a common family name whose given name cannot count.
+_MISTYPED_FAMILY_NARROWED = (
+    "date_of_birth IN ({mistyped}) AND family_sound IN ({family_sound})"
+    " AND (NOT (family_key IN ({common})) OR given_key IN ({givens_kept}))"
+)
 # The date block narrowed to the names that could count (Narrowed).
 _DATE_NARROWED = (
     "date_of_birth IN ({dates}) AND (family_key IN ({could_family})"
@@ -95,33 +101,58 @@ class Narrowed:
 
     families: list[str]
     givens: list[str]
+    # In the mistyped-date block of the typed family sound, a name with one of the family
+    # keys `common` is kept only if its given key is one of `givens_kept`
+    # (children.search._narrowed).
+    common: list[str] = field(default_factory=list)
+    givens_kept: list[str] = field(default_factory=list)
 
 
-def keys_on_dates(typed) -> tuple[set[str], set[str]]:
-    """The family keys and the given keys of every name on the typed date of birth and its
-    swap (the date block's), read from the index without fetching the names."""
+@dataclass(frozen=True)
+class KeysOnDates:
+    families: set[str]  # the family keys on the date and its swap
+    givens: set[str]  # their given keys
+    # The given keys of the names on the mistyped dates with the typed family sound (the
+    # "a mistyped date, same family sound" block's), when asked for.
+    mistyped_givens: set[str]
+
+
+def keys_on_dates(typed, *, today: date, mistyped_givens: bool = False) -> KeysOnDates:
+    """The keys of every name on the typed date of birth and its swap (the date block's),
+    and with `mistyped_givens` the given keys of the mistyped-date block of the typed
+    family sound, read from the indexes without fetching the names."""
     dates = sorted(dob_variants(typed.date_of_birth)[0])
+    mistyped = (
+        sorted(mistyped_dates(typed.date_of_birth, oldest=today - OLDEST, newest=today))
+        if mistyped_givens
+        else []
+    )
     if connection.vendor == "postgresql":
         # Not DISTINCT: sorting the keys by the database's collation took longer (6 ms at
         # 11,000,000 children) than sending them all (1 ms) and making sets here.
         sql = (
-            "SELECT string_agg(family_key, ','), string_agg(given_key, ',')"
+            "SELECT string_agg(family_key, ','), string_agg(given_key, ','),"
+            " (SELECT string_agg(given_key, ',') FROM children_name"
+            "  WHERE date_of_birth = ANY(%s::date[]) AND family_sound = %s)"
             " FROM children_name WHERE date_of_birth = ANY(%s)"
         )
-        params: list = [dates]
+        params: list = [mistyped, typed.family_sound, dates]
     else:
         sql = (
-            "SELECT group_concat(DISTINCT family_key), group_concat(DISTINCT given_key)"  # noqa: S608
+            "SELECT group_concat(DISTINCT family_key), group_concat(DISTINCT given_key),"  # noqa: S608
+            " (SELECT group_concat(DISTINCT given_key) FROM children_name"
+            f"  WHERE date_of_birth IN ({_marks(mistyped)}) AND family_sound = %s)"
             f" FROM children_name WHERE date_of_birth IN ({_marks(dates)})"
         )
-        params = dates
+        params = [*mistyped, typed.family_sound, *dates]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        families, givens = cursor.fetchone()
+        families, givens, mistyped_found = cursor.fetchone()
     # Keys are a-z only (children.matching.keys): a comma cannot be in one.
-    return (
-        {key for key in (families or "").split(",") if key},
-        {key for key in (givens or "").split(",") if key},
+    return KeysOnDates(
+        families={key for key in (families or "").split(",") if key},
+        givens={key for key in (givens or "").split(",") if key},
+        mistyped_givens={key for key in (mistyped_found or "").split(",") if key},
     )
 
 
@@ -177,6 +208,9 @@ def statement(
             "could_given": ["", *narrowed.givens],
             "typed_postcode": [typed.postcode],
         }
+        if narrowed.common:
+            blocks[MISTYPED_FAMILY] = _MISTYPED_FAMILY_NARROWED
+            lists |= {"common": narrowed.common, "givens_kept": ["", *narrowed.givens_kept]}
     if common_far and born is not None:
         blocks[SOUNDS] = _SOUNDS_NEAR_OR_RARE
         lists |= {"near": sorted(near_dates(born)), "common_far": sorted(common_far)}
@@ -201,7 +235,7 @@ _TOKENS = re.compile(r"\{\w+\}|%s")
 
 # Lists long enough that PostgreSQL should look each row up in a hash of them rather than
 # compare it with each in turn (`= ANY(array)` with a parameter does the latter).
-_HASHED = ("could_family", "could_given")
+_HASHED = ("could_family", "could_given", "givens_kept")
 
 
 def _postgresql(wanted, blocks, lists, outward) -> tuple[str, dict]:

@@ -266,7 +266,7 @@ def test_the_narrowed_blocks_find_just_what_the_whole_blocks_find(monkeypatch):
                 narrowed = find_children(**criteria)
             with monkeypatch.context() as patched:
                 patched.setattr(blocks, "candidates", counted("whole"))
-                patched.setattr(search, "_narrowed", lambda *args: None)
+                patched.setattr(search, "_narrowed", lambda *args, **kwargs: None)
                 patched.setattr(search, "_cannot_count_far", lambda *args: [])
                 whole = find_children(**criteria)
             assert narrowed == whole, (kind, typed)
