@@ -159,21 +159,9 @@ def _common_at_mistyped_dates(typed: Typed, model: MatchModel) -> list[str]:
     11,000,000 children."""
     if not (typed.family_sound and typed.given_key):
         return []
-    weights = model.weights
-    rest = (
-        model.search_prior
-        + max(weights["date_of_birth"][MISTYPED])
-        + (max(weights["sex"]) if typed.sex else 0.0)
-        + (max(weights["postcode"]) if typed.postcode else 0.0)
-        + weights["given_name"][-1]  # "different"
-    )
-    family = weights["family_name"]
-    swapped = COMPARISONS["family_name"].index("swapped with the given name")
-    plain = max(
-        w
-        for level, w in enumerate(family)
-        if level not in model.family_tf_levels and level != swapped
-    )
+    different = model.weights["given_name"][-1]
+    rest = _best_but_the_names(typed, model, dates=MISTYPED) + different
+    plain, _ = _family_weights_not_by_frequency(model)
     # (A swap needs a given name alike the typed family name: one that could agree, kept.)
     if rest + plain >= model.partial_weight:
         return []
@@ -186,6 +174,31 @@ MISTYPED = slice(3, 6)
 FAR = slice(6, None)
 
 
+def _best_but_the_names(typed: Typed, model: MatchModel, *, dates: slice) -> float:
+    """The prior and the best weights of a candidate's date at these levels, and of the sex
+    and postcode if typed."""
+    weights = model.weights
+    return (
+        model.search_prior
+        + max(weights["date_of_birth"][dates])
+        + (max(weights["sex"]) if typed.sex else 0.0)
+        + (max(weights["postcode"]) if typed.postcode else 0.0)
+    )
+
+
+def _family_weights_not_by_frequency(model: MatchModel) -> tuple[float, float]:
+    """(the best family level that no name's frequency adjusts, the swap's aside: null
+    included; the swap's, with which the given comparison is null)."""
+    family = model.weights["family_name"]
+    swapped = COMPARISONS["family_name"].index("swapped with the given name")
+    plain = max(
+        w
+        for level, w in enumerate(family)
+        if level not in model.family_tf_levels and level != swapped
+    )
+    return plain, family[swapped]
+
+
 def _cannot_count_far(typed: Typed, model: MatchModel) -> list[str]:
     """The family keys whose names the sounds block need not fetch at a date far from the
     typed one: common names (their exact or alike weight adjusted down by how common they
@@ -196,24 +209,9 @@ def _cannot_count_far(typed: Typed, model: MatchModel) -> list[str]:
     or a typed postcode)."""
     if typed.date_of_birth is None or not typed.family_sound:
         return []
-    weights = model.weights
-    rest = (
-        model.search_prior
-        + max(weights["date_of_birth"][FAR])
-        + (max(weights["sex"]) if typed.sex else 0.0)
-        + (max(weights["postcode"]) if typed.postcode else 0.0)
-    )
-    given_best = max(weights["given_name"])
-    family = weights["family_name"]
-    # A swap makes the given comparison null; the other levels not adjusted by frequency
-    # (null included) leave it to count.
-    swapped = COMPARISONS["family_name"].index("swapped with the given name")
-    swap = family[swapped]
-    plain = max(
-        w
-        for level, w in enumerate(family)
-        if level not in model.family_tf_levels and level != swapped
-    )
+    rest = _best_but_the_names(typed, model, dates=FAR)
+    given_best = max(model.weights["given_name"])
+    plain, swap = _family_weights_not_by_frequency(model)
     if max(rest + plain + given_best, rest + swap) >= model.partial_weight:
         return []
     below = model.partial_weight - rest - given_best
