@@ -50,12 +50,11 @@ PAST_ADDRESS = 1  # a row of a past address in the typed outward code
 _COLUMNS = "0, child_id, family_key, given_key, family_sound, date_of_birth, postcode"
 _NAMES = f"SELECT {_COLUMNS} FROM children_name WHERE "  # noqa: S608 (constants; values bound)
 DATE = "the date or its day and month swapped"
+MISTYPED_FAMILY = "a mistyped date, same family sound"
 SOUNDS = "both names' sounds"
 BLOCKS = {
     DATE: "date_of_birth IN ({dates})",
-    "a mistyped date, same family sound": (
-        "date_of_birth IN ({mistyped}) AND family_sound IN ({family_sound})"
-    ),
+    MISTYPED_FAMILY: ("date_of_birth IN ({mistyped}) AND family_sound IN ({family_sound})"),
     "a mistyped date, same given sound": (
         "date_of_birth IN ({mistyped}) AND given_sound IN ({given_sound})"
     ),
@@ -70,8 +69,8 @@ _SOUNDS_NEAR_OR_RARE = (
     "family_sound IN ({sounds}) AND given_sound IN ({sounds})"
     " AND (date_of_birth IN ({near}) OR NOT (family_key IN ({common_far})))"
 )
-MISTYPED_FAMILY = "a mistyped date, same family sound"
-# That block without the names of a common family name whose given name cannot count.
+# The mistyped-date block of the family sound without the names of a common family name
+# whose given name cannot count.
 _MISTYPED_FAMILY_NARROWED = (
     "date_of_birth IN ({mistyped}) AND family_sound IN ({family_sound})"
     " AND (NOT (family_key IN ({common})) OR given_key IN ({givens_kept}))"
@@ -122,11 +121,7 @@ def keys_on_dates(typed, *, today: date, mistyped_givens: bool = False) -> KeysO
     and with `mistyped_givens` the given keys of the mistyped-date block of the typed
     family sound, read from the indexes without fetching the names."""
     dates = sorted(dob_variants(typed.date_of_birth)[0])
-    mistyped = (
-        sorted(mistyped_dates(typed.date_of_birth, oldest=today - OLDEST, newest=today))
-        if mistyped_givens
-        else []
-    )
+    mistyped = _mistyped(typed.date_of_birth, today) if mistyped_givens else []
     if connection.vendor == "postgresql":
         # Not DISTINCT: sorting the keys by the database's collation took longer (6 ms at
         # 11,000,000 children) than sending them all (1 ms) and making sets here.
@@ -156,6 +151,11 @@ def keys_on_dates(typed, *, today: date, mistyped_givens: bool = False) -> KeysO
     )
 
 
+def _mistyped(born: date, today: date) -> list[date]:
+    """The mistyped dates of a typed date that the register can hold (mistyped_dates)."""
+    return sorted(mistyped_dates(born, oldest=today - OLDEST, newest=today))
+
+
 def _marks(values) -> str:
     return ", ".join(["%s"] * len(values))
 
@@ -171,14 +171,13 @@ def statement(
     """The blocks for what was typed (`only` those named, to see what one block finds; the
     date block `narrowed` if given; the names far from the typed date with one of the
     family keys `common_far` left out of the sounds block), as one SQL statement and its
-    parameters. On PostgreSQL
-    the lists go as arrays, so that the statement's text is the same for every search and
-    psycopg prepares it once (planning the union took longer than running it); SQLite gets
-    placeholders."""
+    parameters. On PostgreSQL the lists go as arrays, so that the statement's text is the
+    same for every search and psycopg prepares it once (planning the union took longer
+    than running it); SQLite gets placeholders."""
     sounds = sorted({sound for sound in (typed.family_sound, typed.given_sound) if sound})
     born = typed.date_of_birth
     close = sorted(dob_variants(born)[0]) if born else []
-    mistyped = sorted(mistyped_dates(born, oldest=today - OLDEST, newest=today)) if born else []
+    mistyped = _mistyped(born, today) if born else []
     wanted = []
     if born is not None:
         wanted.append("the date or its day and month swapped")
